@@ -1,0 +1,173 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+This is the only module that reads the environment. Every value is checked here, and a
+bad value raises :class:`SettingsError` naming the setting and showing a valid example.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{35}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the bot cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    db_path: Path = Path("quotebot.db")
+    admins: frozenset[int] = field(default_factory=frozenset)
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_secret: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def check_database_path(self) -> None:
+        """Refuse a database path whose directory is missing or not writable."""
+        directory = self.db_path.expanduser().resolve().parent
+        if not directory.is_dir():
+            raise SettingsError(
+                f"QUOTEBOT_DB: the directory {directory} does not exist "
+                "(example: QUOTEBOT_DB=/data/quotebot.db)"
+            )
+        if not os.access(directory, os.W_OK):
+            raise SettingsError(
+                f"QUOTEBOT_DB: the directory {directory} is not writable "
+                "(example: QUOTEBOT_DB=/data/quotebot.db)"
+            )
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a minimal ``.env``: KEY=VALUE lines, ``#`` comments, optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _check_token(token: str) -> str:
+    if not TOKEN_PATTERN.match(token):
+        # Never echo the value: it may be a real token with a typo.
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token "
+            "(expected <digits>:<35 characters>, e.g. 123456789:AAE...; get one from @BotFather)"
+        )
+    return token
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"QUOTEBOT_TIMEZONE: unknown time zone {name!r} (example: Europe/Paris or UTC)"
+        ) from None
+    return name
+
+
+def _check_admins(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise SettingsError(
+                f"QUOTEBOT_ADMINS: {part!r} is not a Telegram user id "
+                "(example: QUOTEBOT_ADMINS=12345678,87654321)"
+            ) from None
+    return frozenset(ids)
+
+
+def _check_api_url(url: str) -> str:
+    url = url.rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise SettingsError(
+            f"TELEGRAM_API_URL: {url!r} is not an http(s) URL "
+            "(example: https://api.telegram.org or http://127.0.0.1:8081)"
+        )
+    return url
+
+
+def _check_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise SettingsError(f"WEBHOOK_PORT: {raw!r} is not a port number (example: 8080)")
+    return port
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) over ``.env``."""
+    values: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv is not None else {}
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return values.get(name, default).strip()
+
+    token = get("TELEGRAM_BOT_TOKEN") or None
+    level = get("LOG_LEVEL", "INFO").upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+    webhook_url = get("WEBHOOK_URL") or None
+    if webhook_url is not None and not webhook_url.startswith("https://"):
+        raise SettingsError(
+            f"WEBHOOK_URL: {webhook_url!r} must be an https URL "
+            "(example: https://bot.example.org/telegram)"
+        )
+    secret = get("WEBHOOK_SECRET") or None
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise SettingsError(
+            "WEBHOOK_SECRET: use 1-256 characters of A-Z, a-z, 0-9, _ and - "
+            "(example: WEBHOOK_SECRET=change-me-to-something-long)"
+        )
+    return Settings(
+        token=_check_token(token) if token else None,
+        api_url=_check_api_url(get("TELEGRAM_API_URL", DEFAULT_API_URL) or DEFAULT_API_URL),
+        db_path=Path(get("QUOTEBOT_DB", "quotebot.db") or "quotebot.db"),
+        admins=_check_admins(get("QUOTEBOT_ADMINS")),
+        timezone=_check_timezone(get("QUOTEBOT_TIMEZONE", "UTC") or "UTC"),
+        log_level=level,
+        webhook_url=webhook_url,
+        webhook_listen=get("WEBHOOK_LISTEN", "0.0.0.0") or "0.0.0.0",
+        webhook_port=_check_port(get("WEBHOOK_PORT", "8080") or "8080"),
+        webhook_secret=secret,
+    )
+
+
+def log_level_number(settings: Settings) -> int:
+    return logging.getLevelNamesMapping()[settings.log_level]

@@ -1,0 +1,469 @@
+"""QuoteStore: the SQLite database behind the bot.
+
+One aiosqlite connection (WAL) is the single writer. Every unit of work (a lookup, an
+import) runs as one synchronous function in the connection's thread via :meth:`QuoteStore.run`:
+one thread hop per unit instead of one per statement. All SQL lives here and in the
+feature stores that share this connection (see ``bot/subscriptions.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bot.corpus import Catalog, Quote, key, parse_file
+
+T = TypeVar("T")
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SEED_DOCUMENT = "statements.txt"
+CATALOG_FILE = "catalog.toml"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or used; the message says why, for a person."""
+
+
+# Each migration runs in its own transaction together with its user_version bump.
+# Append only: a released migration is never edited.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """CREATE TABLE organisations (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, key TEXT NOT NULL UNIQUE)""",
+        """CREATE TABLE speakers (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL DEFAULT '',
+            organisation_id INTEGER REFERENCES organisations(id))""",
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE)""",
+        """CREATE TABLE aliases (
+            kind TEXT NOT NULL CHECK (kind IN ('organisation', 'case', 'speaker')),
+            target_id INTEGER NOT NULL, alias TEXT NOT NULL,
+            PRIMARY KEY (kind, target_id, alias)) WITHOUT ROWID""",
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+            added_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+        """CREATE TABLE quotes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            fingerprint TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            speaker_id INTEGER NOT NULL REFERENCES speakers(id),
+            role TEXT NOT NULL DEFAULT '',
+            organisation_id INTEGER REFERENCES organisations(id),
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            position INTEGER NOT NULL,
+            date TEXT)""",
+        "CREATE INDEX quotes_by_speaker ON quotes(speaker_id, id)",
+        "CREATE INDEX quotes_by_organisation ON quotes(organisation_id, id)",
+        "CREATE INDEX quotes_by_source ON quotes(source_id, position)",
+        """CREATE TABLE quote_cases (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            quote_id INTEGER NOT NULL REFERENCES quotes(id),
+            PRIMARY KEY (case_id, quote_id)) WITHOUT ROWID""",
+        "CREATE INDEX quote_cases_by_quote ON quote_cases(quote_id)",
+        """CREATE VIRTUAL TABLE quotes_fts USING fts5(
+            text, content='quotes', content_rowid='id',
+            tokenize="unicode61 remove_diacritics 2")""",
+        """CREATE TRIGGER quotes_fts_insert AFTER INSERT ON quotes BEGIN
+            INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
+        """CREATE TRIGGER quotes_fts_delete AFTER DELETE ON quotes BEGIN
+            INSERT INTO quotes_fts(quotes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            END""",
+        """CREATE TRIGGER quotes_fts_update AFTER UPDATE OF text ON quotes BEGIN
+            INSERT INTO quotes_fts(quotes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
+    ),
+]
+
+QUOTE_SELECT = """
+SELECT q.id, q.text, s.name, q.speaker_id, q.role, o.name, src.name, q.position, q.date,
+       (SELECT group_concat(c.name, char(31)) FROM
+           (SELECT c.name FROM quote_cases qc JOIN cases c ON c.id = qc.case_id
+            WHERE qc.quote_id = q.id ORDER BY c.id) AS c)
+FROM quotes q
+JOIN speakers s ON s.id = q.speaker_id
+JOIN sources src ON src.id = q.source_id
+LEFT JOIN organisations o ON o.id = q.organisation_id
+"""
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    id: int
+    text: str
+    speaker: str
+    speaker_id: int
+    role: str
+    organisation: str | None
+    source: str
+    position: int
+    date: str | None
+    cases: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredQuote:
+        quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row
+        return cls(
+            quote_id,
+            text,
+            speaker,
+            speaker_id,
+            role,
+            org,
+            source,
+            position,
+            date,
+            tuple(cases.split("\x1f")) if cases else (),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "speaker": self.speaker,
+            "role": self.role,
+            "organisation": self.organisation,
+            "cases": list(self.cases),
+            "source": self.source,
+            "position": self.position,
+            "date": self.date,
+        }
+
+
+@dataclass(frozen=True)
+class SpeakerRow:
+    id: int
+    name: str
+    role: str
+    organisation: str | None
+    quotes: int
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    slug: str
+    name: str
+    quotes: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    added: int
+    unchanged: int
+
+
+def fingerprint(quote: Quote) -> str:
+    return hashlib.blake2b(quote.fingerprint.encode(), digest_size=12).hexdigest()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.execute("COMMIT")
+
+
+class QuoteStore:
+    """The quotes database. Use ``await QuoteStore.open(path)`` and ``await store.close()``."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> QuoteStore:
+        path = Path(path)
+        if str(path) != ":memory:" and not path.expanduser().parent.is_dir():
+            raise StoreError(f"cannot open database {path}: directory {path.parent} does not exist")
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(db, path)
+        try:
+            await store.run(_configure)
+            await store.run(migrate)
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise StoreError(f"cannot use database {path}: {exc}") from None
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> QuoteStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in the connection's thread as one unit of work.
+
+        aiosqlite has no public hook for this; ``_execute`` has been stable since 0.17 and
+        saves a thread hop per statement on hot paths such as lookups.
+        """
+        db = self._db
+        return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def add_quotes(
+        self, quotes: Sequence[Quote], catalog: Catalog, source: str
+    ) -> ImportReport:
+        """Add quotes in one transaction; existing ones (same speaker and text) keep their id."""
+        return await self.run(_add_quotes, quotes, catalog, source)
+
+    async def import_file(
+        self, path: Path, catalog: Catalog, source: str | None = None
+    ) -> ImportReport:
+        quotes = parse_file(path, catalog, source)  # raises before anything is written
+        return await self.add_quotes(quotes, catalog, source or path.name)
+
+    async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
+        catalog = Catalog.load(data_dir / CATALOG_FILE)
+        return await self.import_file(data_dir / SEED_DOCUMENT, catalog)
+
+    async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
+        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed."""
+        if await self.count_quotes():
+            return None
+        return await self.seed(data_dir)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def count_quotes(self) -> int:
+        return await self.run(lambda c: c.execute("SELECT count(*) FROM quotes").fetchone()[0])
+
+    async def quotes(self, limit: int = -1, offset: int = 0) -> list[StoredQuote]:
+        sql = QUOTE_SELECT + " ORDER BY q.source_id, q.position, q.id LIMIT ? OFFSET ?"
+        return await self.run(_fetch_quotes, sql, (limit, offset))
+
+    async def get_quote(self, quote_id: int) -> StoredQuote | None:
+        found = await self.get_quotes([quote_id])
+        return found[0] if found else None
+
+    async def get_quotes(self, ids: Sequence[int]) -> list[StoredQuote]:
+        return await self.run(fetch_quotes_by_id, ids)
+
+    async def speakers(self) -> list[SpeakerRow]:
+        return await self.run(_speakers)
+
+    async def cases(self) -> list[CaseRow]:
+        return await self.run(_cases)
+
+    async def random_quote_id(
+        self,
+        *,
+        speaker_ids: Iterable[int] = (),
+        case_ids: Iterable[int] = (),
+        rng: random.Random | None = None,
+    ) -> int | None:
+        return await self.run(
+            _random_quote_id, tuple(speaker_ids), tuple(case_ids), rng or random.Random()
+        )
+
+    async def stats(self) -> dict[str, int]:
+        return await self.run(_stats)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the latest version; each migration is one transaction."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(f"the database schema (v{version}) is newer than this quotebot")
+    for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+        with transaction(conn):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)
+
+
+def _id_for(conn: sqlite3.Connection, table: str, name: str, **extra: Any) -> int:
+    k = key(name) or name
+    row = conn.execute(f"SELECT id FROM {table} WHERE key = ?", (k,)).fetchone()
+    if row:
+        return int(row[0])
+    columns = ["name", "key", *extra]
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    return int(conn.execute(sql, (name, k, *extra.values())).lastrowid or 0)
+
+
+def _case_id(conn: sqlite3.Connection, name: str, slug: str) -> int:
+    row = conn.execute("SELECT id FROM cases WHERE slug = ? OR name = ?", (slug, name)).fetchone()
+    if row:
+        return int(row[0])
+    return int(
+        conn.execute("INSERT INTO cases (slug, name) VALUES (?, ?)", (slug, name)).lastrowid or 0
+    )
+
+
+def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    for org in catalog.organisations:
+        org_id = _id_for(conn, "organisations", org.name)
+        conn.executemany(
+            "INSERT OR IGNORE INTO aliases VALUES ('organisation', ?, ?)",
+            [(org_id, a) for a in org.aliases],
+        )
+    for case in catalog.cases:
+        case_id = _case_id(conn, case.name, case.slug)
+        conn.executemany(
+            "INSERT OR IGNORE INTO aliases VALUES ('case', ?, ?)",
+            [(case_id, a) for a in case.aliases],
+        )
+
+
+def _add_quotes(
+    conn: sqlite3.Connection, quotes: Sequence[Quote], catalog: Catalog, source: str
+) -> ImportReport:
+    from bot.corpus import slugify
+
+    added = 0
+    with transaction(conn):
+        _sync_catalog(conn, catalog)
+        conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (source,))
+        source_id = conn.execute("SELECT id FROM sources WHERE name = ?", (source,)).fetchone()[0]
+        case_ids: dict[str, int] = {}
+        for quote in quotes:
+            org_id = (
+                _id_for(conn, "organisations", quote.organisation) if quote.organisation else None
+            )
+            speaker_id = _id_for(
+                conn, "speakers", quote.speaker, role=quote.role, organisation_id=org_id
+            )
+            cursor = conn.execute(
+                """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
+                                       source_id, position, date)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING""",
+                (
+                    fingerprint(quote),
+                    quote.text,
+                    speaker_id,
+                    quote.role,
+                    org_id,
+                    source_id,
+                    quote.position,
+                    quote.date,
+                ),
+            )
+            if cursor.rowcount:
+                added += 1
+                quote_id = cursor.lastrowid
+            else:
+                quote_id = conn.execute(
+                    "SELECT id FROM quotes WHERE fingerprint = ?", (fingerprint(quote),)
+                ).fetchone()[0]
+            for name in quote.cases:
+                if name not in case_ids:
+                    case_ids[name] = _case_id(conn, name, slugify(name))
+                conn.execute(
+                    "INSERT OR IGNORE INTO quote_cases (case_id, quote_id) VALUES (?, ?)",
+                    (case_ids[name], quote_id),
+                )
+    return ImportReport(source=source, added=added, unchanged=len(quotes) - added)
+
+
+def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:
+    return [StoredQuote.from_row(row) for row in conn.execute(sql, params)]
+
+
+def fetch_quotes_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> list[StoredQuote]:
+    """Quotes by id, in the order of ``ids`` (missing ids are skipped)."""
+    if not ids:
+        return []
+    found: dict[int, StoredQuote] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        sql = QUOTE_SELECT + f" WHERE q.id IN ({', '.join('?' * len(chunk))})"
+        found.update((q.id, q) for q in _fetch_quotes(conn, sql, chunk))
+    return [found[i] for i in ids if i in found]
+
+
+def _speakers(conn: sqlite3.Connection) -> list[SpeakerRow]:
+    rows = conn.execute(
+        """SELECT s.id, s.name, s.role, o.name,
+                  (SELECT count(*) FROM quotes q WHERE q.speaker_id = s.id) AS n
+           FROM speakers s LEFT JOIN organisations o ON o.id = s.organisation_id
+           WHERE n > 0 ORDER BY o.name IS NULL, o.name, s.name"""
+    )
+    return [SpeakerRow(*row) for row in rows]
+
+
+def _cases(conn: sqlite3.Connection) -> list[CaseRow]:
+    rows = conn.execute(
+        """SELECT c.id, c.slug, c.name,
+                  (SELECT count(*) FROM quote_cases qc WHERE qc.case_id = c.id)
+           FROM cases c ORDER BY c.name"""
+    )
+    return [CaseRow(*row) for row in rows]
+
+
+def _random_quote_id(
+    conn: sqlite3.Connection,
+    speaker_ids: tuple[int, ...],
+    case_ids: tuple[int, ...],
+    rng: random.Random,
+) -> int | None:
+    where: list[str] = []
+    params: list[Any] = []
+    if speaker_ids:
+        where.append(f"speaker_id IN ({', '.join('?' * len(speaker_ids))})")
+        params.extend(speaker_ids)
+    if case_ids:
+        where.append(
+            f"id IN (SELECT quote_id FROM quote_cases WHERE case_id IN "
+            f"({', '.join('?' * len(case_ids))}))"
+        )
+        params.extend(case_ids)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    count = conn.execute(f"SELECT count(*) FROM quotes{clause}", params).fetchone()[0]
+    if not count:
+        return None
+    row = conn.execute(
+        f"SELECT id FROM quotes{clause} ORDER BY id LIMIT 1 OFFSET ?",
+        (*params, rng.randrange(count)),
+    ).fetchone()
+    return int(row[0])
+
+
+def _stats(conn: sqlite3.Connection) -> dict[str, int]:
+    def count(table: str) -> int:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return {
+        "quotes": count("quotes"),
+        "speakers": int(
+            conn.execute("SELECT count(DISTINCT speaker_id) FROM quotes").fetchone()[0]
+        ),
+        "organisations": int(
+            conn.execute("SELECT count(DISTINCT organisation_id) FROM quotes").fetchone()[0]
+        ),
+        "cases": int(conn.execute("SELECT count(DISTINCT case_id) FROM quote_cases").fetchone()[0]),
+        "sources": count("sources"),
+        "schema_version": int(conn.execute("PRAGMA user_version").fetchone()[0]),
+        "database_bytes": int(page_size * pages),
+    }
