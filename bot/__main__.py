@@ -11,11 +11,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.corpus import Catalog, DocumentError
+from bot.logs import setup_logging
 from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore, StoreError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -39,7 +41,11 @@ async def open_store(
 ) -> QuoteStore:
     store = await QuoteStore.open(Path(args.db) if args.db else settings.db_path)
     if seed:
-        await store.ensure_seeded(DATA_DIR)
+        try:
+            await store.ensure_seeded(DATA_DIR)
+        except BaseException:
+            await store.close()  # an open connection's thread would keep the process alive
+            raise
     return store
 
 
@@ -53,9 +59,14 @@ async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("import")
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.corpus import parse_file
+
     catalog = Catalog.load(DATA_DIR / CATALOG_FILE)
+    path = Path(args.file)
+    # Refuse a bad document before the database is opened (or created and seeded).
+    quotes = parse_file(path, catalog, args.source)
     async with await open_store(args, settings) as store:
-        report = await store.import_file(Path(args.file), catalog, args.source)
+        report = await store.add_quotes(quotes, catalog, args.source or path.name)
     print(f"{report.source}: {report.added} added, {report.unchanged} already present")
     return 0
 
@@ -114,6 +125,116 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+NO_TOKEN = """No TELEGRAM_BOT_TOKEN is set, so this is the offline chat console.
+To run the real bot: talk to @BotFather on Telegram, send /newbot, and put the token it
+gives you in .env as TELEGRAM_BOT_TOKEN=... (see .env.example). `quotebot chat` always
+opens this console.
+"""
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Long polling (blocking; PTB owns the event loop and stops on SIGINT/SIGTERM)."""
+    from telegram import Update
+
+    from bot.app import build_application
+
+    if args.db:
+        settings = replace(settings, db_path=Path(args.db))
+    if settings.token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return asyncio.run(cmd_chat(args, settings))
+    settings.check_database_path()
+    setup_logging(settings.log_level, settings.token)
+    app = build_application(settings)
+    webhook_url = args.webhook or settings.webhook_url
+    if webhook_url:
+        from bot.webhook import WebhookConfig, new_secret, serve_webhook
+
+        if not webhook_url.startswith("https://"):
+            raise SettingsError(f"--webhook: {webhook_url!r} must be an https URL")
+        config = WebhookConfig(
+            url=webhook_url,
+            listen=args.listen or settings.webhook_listen,
+            port=args.port or settings.webhook_port,
+            secret=settings.webhook_secret or new_secret(),
+        )
+        asyncio.run(serve_webhook(app, config))
+        return 0
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+@command("chat")
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import run_console
+
+    if args.db:
+        settings = replace(settings, db_path=Path(args.db))
+    setup_logging("WARNING", settings.token)
+    return await run_console(settings)
+
+
+@command("broadcast")
+async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
+    """One quote-of-the-day pass now (same records as the bot: nothing twice on a day)."""
+    from bot.daily import run_broadcast_cli
+
+    if args.db:
+        settings = replace(settings, db_path=Path(args.db))
+    return await run_broadcast_cli(settings, dry_run=args.dry_run)
+
+
+async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings) -> int:
+    """who/case/search: fuzzy lookup; an empty who/case query prints the listing."""
+    from bot.lookup import Lookup
+
+    query = " ".join(args.query).strip()
+    if not query and kind in ("who", "case"):
+        return await COMMANDS["speakers" if kind == "who" else "cases"](args, settings)
+    async with await open_store(args, settings) as store:
+        lookup = Lookup(store)
+        await lookup.load()
+        result = await getattr(lookup, kind)(query, limit=max(0, args.limit))
+    if args.json:
+        results = [
+            {**h.quote.as_dict(), "score": h.score, "matched": [list(m) for m in h.matched]}
+            for h in result.hits
+        ]
+        suggestions = [vars(s) for s in result.suggestions]
+        emit_json({"results": results, "suggestions": suggestions} if args.suggest else results)
+        return 0
+    if not result.hits:
+        print(f"Nothing found for “{query}”.")
+        for s in result.suggestions:
+            print(f"  Did you mean: {s.label}  (quotebot {s.command} {s.query})")
+        return 0
+    print(f"{result.title or query}: {len(result.hits)} result(s)\n")
+    for h in result.hits:
+        q, text, end = h.quote, [], 0
+        for start, stop in h.matched:
+            text += [q.text[end:start], "[", q.text[start:stop], "]"]
+            end = stop
+        cases = f" [{', '.join(q.cases)}]" if q.cases else ""
+        print(f"#{q.id} ({h.score:g}) “{''.join([*text, q.text[end:]])}”")
+        print(f"    — {q.speaker}, {q.role}{cases}\n")
+    return 0
+
+
+@command("who")
+async def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
+    return await lookup_command("who", args, settings)
+
+
+@command("case")
+async def cmd_case(args: argparse.Namespace, settings: Settings) -> int:
+    return await lookup_command("case", args, settings)
+
+
+@command("search")
+async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    return await lookup_command("search", args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quotebot", description="A Telegram bot that serves attributed quotes."
@@ -127,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON")
         return p
 
+    p = add("run", "run the bot (long polling); with no token, the offline chat console")
+    p.add_argument("--webhook", metavar="URL", help="webhook mode at this https URL (WEBHOOK_URL)")
+    p.add_argument("--listen", help="webhook listen address (WEBHOOK_LISTEN, default 0.0.0.0)")
+    p.add_argument("--port", type=int, help="webhook port (WEBHOOK_PORT, default 8080)")
+    add("chat", "talk to the bot in this terminal through an offline fake Telegram")
     p = add("seed", "load data/statements.txt and data/catalog.toml into the database")
     p.add_argument(
         "--data", default=str(DATA_DIR), help="folder with statements.txt and catalog.toml"
@@ -138,6 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
     add("speakers", "list speakers with their organisation and number of quotes", lists=True)
     add("cases", "list cases with their number of quotes", lists=True)
     add("stats", "counts of quotes, speakers, organisations, cases", lists=True)
+    p = add("broadcast", "deliver the quotes of the day that are due now, printing each")
+    p.add_argument(
+        "--dry-run", action="store_true", help="only show what would be sent (no token needed)"
+    )
+    for name, help_text in (
+        ("who", "quotes of a speaker or organisation (typos, partial names, Cyrillic)"),
+        ("case", "quotes tagged with a case (typos, aliases, Cyrillic)"),
+        ("search", "free-text search with typos; filters who:NAME case:NAME org:NAME"),
+    ):
+        p = add(name, help_text, lists=True)
+        p.add_argument("query", nargs="*", help="what to look up (empty who/case: the listing)")
+        p.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
+        p.add_argument(
+            "--suggest", action="store_true", help='with --json: {"results", "suggestions"}'
+        )
     return parser
 
 
@@ -149,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
+        if args.command == "run":
+            return cmd_run(args, settings)
         return asyncio.run(COMMANDS[args.command](args, settings))
     except (SettingsError, StoreError, DocumentError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)

@@ -60,17 +60,27 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: the .env file is not UTF-8 text") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
         key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key] = value
+        values[key] = _dotenv_value(value.strip())
     return values
+
+
+def _dotenv_value(value: str) -> str:
+    """A quoted value up to its closing quote; an unquoted one up to a `` #`` comment."""
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0:
+            return value[1:end]
+    return re.split(r"\s#", value, maxsplit=1)[0].strip()
 
 
 def _check_token(token: str) -> str:
@@ -86,7 +96,7 @@ def _check_token(token: str) -> str:
 def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise SettingsError(
             f"QUOTEBOT_TIMEZONE: unknown time zone {name!r} (example: Europe/Paris or UTC)"
         ) from None
@@ -99,19 +109,18 @@ def _check_admins(raw: str) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        try:
-            ids.add(int(part))
-        except ValueError:
+        if not re.fullmatch(r"[0-9]+", part) or int(part) == 0:
             raise SettingsError(
                 f"QUOTEBOT_ADMINS: {part!r} is not a Telegram user id "
                 "(example: QUOTEBOT_ADMINS=12345678,87654321)"
-            ) from None
+            )
+        ids.add(int(part))
     return frozenset(ids)
 
 
 def _check_api_url(url: str) -> str:
     url = url.rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", url):
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
         raise SettingsError(
             f"TELEGRAM_API_URL: {url!r} is not an http(s) URL "
             "(example: https://api.telegram.org or http://127.0.0.1:8081)"

@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,23 +82,46 @@ class Catalog:
     speaker_names: tuple[str, ...] = ()
 
     @classmethod
-    def from_toml(cls, text: str) -> Catalog:
-        data = tomllib.loads(text)
-        return cls(
-            organisations=tuple(
-                Organisation(o["name"], tuple(o.get("aliases", ())))
-                for o in data.get("organisations", [])
-            ),
-            cases=tuple(
-                Case(c.get("slug") or slugify(c["name"]), c["name"], tuple(c.get("aliases", ())))
-                for c in data.get("cases", [])
-            ),
-            speaker_names=tuple(data.get("speakers", {}).get("names", ())),
-        )
+    def from_toml(cls, text: str, source: str = "catalog.toml") -> Catalog:
+        """Build the catalog from TOML; a malformed one raises :class:`DocumentError`."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r"line (\d+)", str(exc))
+            line = int(found.group(1)) if found else 1
+            raise DocumentError(source, line, f"invalid TOML: {exc}") from None
+        organisations = []
+        for n, org in enumerate(_tables(data, "organisations", text, source), start=1):
+            name = _catalog_name(org, "organisations", n, text, source)
+            aliases = _catalog_strings(org, "aliases", "organisations", n, text, source)
+            organisations.append(Organisation(name, aliases))
+        cases = []
+        for n, case in enumerate(_tables(data, "cases", text, source), start=1):
+            name = _catalog_name(case, "cases", n, text, source)
+            aliases = _catalog_strings(case, "aliases", "cases", n, text, source)
+            slug = case.get("slug") or slugify(name)
+            if not isinstance(slug, str):
+                raise DocumentError(
+                    source, _table_line(text, "cases", n), "a case's slug must be text"
+                )
+            cases.append(Case(slug, name, aliases))
+        speakers = data.get("speakers", {})
+        if not isinstance(speakers, dict):
+            raise DocumentError(source, 1, "[speakers] must be a table with a names list")
+        names = _catalog_strings(speakers, "names", "speakers", 0, text, source)
+        return cls(tuple(organisations), tuple(cases), names)
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
-        return cls.from_toml(path.read_text(encoding="utf-8"))
+        return cls.from_toml(_decode(path.read_bytes(), str(path)), str(path))
+
+    def organisation_name(self, name_or_alias: str) -> str:
+        """The catalog's name for an organisation given by name or alias, else as given."""
+        k = key(name_or_alias)
+        for org in self.organisations:
+            if k in {key(org.name), *(key(a) for a in org.aliases)}:
+                return org.name
+        return name_or_alias.strip()
 
     def find_organisation(self, *texts: str) -> str | None:
         """The organisation named (by name or alias) in the first text that names one."""
@@ -128,6 +151,45 @@ class Catalog:
             if k in {key(case.name), key(case.slug), *(key(a) for a in case.aliases)}:
                 return case.name
         return name_or_alias.strip()
+
+
+def _table_line(text: str, table: str, n: int) -> int:
+    """The line of the ``n``-th ``[[table]]`` header (``[table]`` for n == 0), else 1."""
+    header = rf"^\s*\[\[\s*{table}\s*\]\]" if n else rf"^\s*\[\s*{table}\s*\]"
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(header, line):
+            seen += 1
+            if seen >= max(n, 1):
+                return number
+    return 1
+
+
+def _tables(data: Mapping[str, Any], table: str, text: str, source: str) -> list[Any]:
+    tables = data.get(table, [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise DocumentError(source, 1, f"{table} must be written as [[{table}]] tables")
+    return tables
+
+
+def _catalog_name(table: Mapping[str, Any], kind: str, n: int, text: str, source: str) -> str:
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DocumentError(source, _table_line(text, kind, n), f"each of [[{kind}]] needs a name")
+    return name.strip()
+
+
+def _catalog_strings(
+    table: Mapping[str, Any], field_name: str, kind: str, n: int, text: str, source: str
+) -> tuple[str, ...]:
+    values = table.get(field_name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise DocumentError(
+            source,
+            _table_line(text, kind, n),
+            f'{field_name} must be a list of names, e.g. {field_name} = ["HRW", "Human Rights"]',
+        )
+    return tuple(v.strip() for v in values)
 
 
 def _find_term(term: str, text: str) -> int | None:
@@ -271,61 +333,134 @@ def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str)
     """Parse a CSV or JSON collection with fields text, speaker, role, organisation, cases,
     source, date. Missing organisation and cases are resolved from the catalog."""
     text = _decode(data, source) if isinstance(data, bytes) else data
-    rows: Sequence[tuple[int, Mapping[str, Any]]]
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = [f for f in ("text", "speaker") if f not in header]
-        if missing:
-            raise DocumentError(source, 1, f"missing column(s): {', '.join(missing)}")
-        reader.fieldnames = header
-        try:
-            rows = [(reader.line_num, row) for row in reader]
-        except csv.Error as exc:
-            raise DocumentError(source, reader.line_num, f"CSV error: {exc}") from None
-    elif fmt == "json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(source, exc.lineno, f"invalid JSON: {exc.msg}") from None
-        if isinstance(loaded, dict) and isinstance(loaded.get("quotes"), list):
-            loaded = loaded["quotes"]
-        if not isinstance(loaded, list):
-            raise DocumentError(source, 1, "expected a JSON array of quote objects")
-        rows = [(i, row) for i, row in enumerate(loaded, start=1)]
-    else:
+    if fmt not in ("csv", "json"):
         raise DocumentError(source, 1, f"unknown format {fmt!r}: use .csv or .json")
+    if not text.strip():
+        raise DocumentError(source, 1, "the document is empty: no quotes found")
+    rows = _csv_rows(text, source) if fmt == "csv" else _json_rows(text, source)
     if not rows:
         raise DocumentError(source, 1, "the document is empty: no quotes found")
     speakers = _Speakers()
     quotes: list[Quote] = []
-    for number, row in rows:
-        where = number if fmt == "csv" else 1
-        label = f"record {number}: " if fmt == "json" else ""
+    for line, label, row in rows:
         if not isinstance(row, Mapping):
-            raise DocumentError(source, where, f"{label}expected an object with text and speaker")
+            raise DocumentError(source, line, f"{label}expected an object with text and speaker")
+        for name in STRUCTURED_FIELDS:
+            if name != "cases" and not isinstance(row.get(name), str | int | float | None):
+                raise DocumentError(source, line, f"{label}the {name} must be text")
         body = _field(row, "text")
         speaker = _field(row, "speaker")
         if not body or not speaker:
             what = "text" if not body else "speaker"
-            raise DocumentError(source, where, f"{label}the {what} is empty")
+            raise DocumentError(source, line, f"{label}the {what} is empty")
         name, role = speakers.canonical(speaker, _field(row, "role"))
-        org = _field(row, "organisation") or catalog.find_organisation(name, role)
+        given_org = _field(row, "organisation")
+        org = catalog.organisation_name(given_org) if given_org else None
         cases = _cases(row.get("cases"), catalog) or catalog.find_cases(body)
         quotes.append(
             Quote(
                 text=body,
                 speaker=name,
                 role=role,
-                organisation=org or None,
+                organisation=org or catalog.find_organisation(name, role),
                 cases=cases,
                 source=_field(row, "source") or source,
                 position=len(quotes) + 1,
-                line=where,
+                line=line,
                 date=_field(row, "date") or None,
             )
         )
     return quotes
+
+
+def _csv_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
+    """(first line, label, row) for each CSV record; refuses missing columns and fields."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, str, Any]] = []
+    try:
+        header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+        missing = [f for f in ("text", "speaker") if f not in header]
+        if missing:
+            raise DocumentError(source, 1, f"missing column(s): {', '.join(missing)}")
+        reader.fieldnames = header
+        for row in reader:
+            extra = row.pop(None, None)
+            fields = [v for v in row.values() if v is not None] + list(extra or [])
+            line = reader.line_num - sum(v.count("\n") for v in fields)
+            if extra or len(fields) < len(header):
+                raise DocumentError(
+                    source,
+                    line,
+                    f"{len(fields)} field(s) where the header has {len(header)} columns "
+                    "(put text containing commas in double quotes)",
+                )
+            rows.append((line, "", row))
+    except csv.Error as exc:
+        raise DocumentError(source, reader.line_num, f"CSV error: {exc}") from None
+    return rows
+
+
+def _json_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
+    """(first line, label, record) for each record of a JSON array (or {"quotes": [...]})."""
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(source, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("quotes"), list):
+        loaded = loaded["quotes"]
+    if not isinstance(loaded, list):
+        raise DocumentError(source, 1, "expected a JSON array of quote objects")
+    lines = _json_record_lines(text)
+    if len(lines) != len(loaded):
+        lines = [1] * len(loaded)
+    return [
+        (line, f"record {n}: ", row)
+        for n, (line, row) in enumerate(zip(lines, loaded, strict=True), start=1)
+    ]
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_record_lines(text: str) -> list[int]:
+    """The line where each element of the top-level array (or of its "quotes") starts.
+
+    ``text`` is valid JSON (already loaded), so the scan only needs to skip values.
+    """
+    decoder = json.JSONDecoder()
+
+    def skip(i: int) -> int:
+        match = _JSON_SPACE.match(text, i)
+        return match.end() if match else i
+
+    i = skip(0)
+    if text.startswith("{", i):
+        array_at = -1
+        i = skip(i + 1)
+        while not text.startswith("}", i):
+            name, i = decoder.raw_decode(text, i)
+            i = skip(skip(i) + 1)  # the colon
+            if name == "quotes" and text.startswith("[", i):
+                array_at = i
+            _, i = decoder.raw_decode(text, i)
+            i = skip(i)
+            if text.startswith(",", i):
+                i = skip(i + 1)
+        i = array_at
+    if i < 0 or not text.startswith("[", i):
+        return []
+    lines: list[int] = []
+    line, counted = 1, 0
+    i = skip(i + 1)
+    while not text.startswith("]", i):
+        line += text.count("\n", counted, i)
+        counted = i
+        lines.append(line)
+        _, i = decoder.raw_decode(text, i)
+        i = skip(i)
+        if text.startswith(",", i):
+            i = skip(i + 1)
+    return lines
 
 
 def _field(row: Mapping[str, Any], name: str) -> str:
@@ -343,10 +478,16 @@ def _cases(value: Any, catalog: Catalog) -> tuple[str, ...]:
 
 
 def parse_file(path: Path, catalog: Catalog, source: str | None = None) -> list[Quote]:
-    """Parse a document by its extension: .csv, .json, else the statements format."""
+    """Parse a document by its extension: .csv, .json, else the statements format.
+
+    Quotes are recorded under ``source`` (default: the file name); errors name the file.
+    """
     name = source or path.name
     data = path.read_bytes()
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".json"):
-        return parse_structured(data, catalog, name, suffix[1:])
-    return parse_statements(data, catalog, name)
+    try:
+        if suffix in (".csv", ".json"):
+            return parse_structured(data, catalog, name, suffix[1:])
+        return parse_statements(data, catalog, name)
+    except DocumentError as exc:
+        raise DocumentError(str(path), exc.line, exc.reason) from None

@@ -80,6 +80,61 @@ MIGRATIONS: list[tuple[str, ...]] = [
             INSERT INTO quotes_fts(quotes_fts, rowid, text) VALUES ('delete', old.id, old.text);
             INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
     ),
+    # v2: daily quote subscriptions and their per-(chat, local date) delivery records
+    # (bot/subscriptions.py explains the protocol).
+    (
+        """CREATE TABLE daily_subscriptions (
+            chat_id INTEGER PRIMARY KEY,
+            chat_type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'off')),
+            reason TEXT NOT NULL DEFAULT '',
+            next_date TEXT NOT NULL,
+            next_due REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            updated_by INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE INDEX daily_subscriptions_due ON daily_subscriptions(next_due)
+            WHERE status = 'active'""",
+        """CREATE TABLE daily_deliveries (
+            chat_id INTEGER NOT NULL,
+            local_date TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN
+                ('claimed', 'sending', 'sent', 'retry', 'doubt', 'failed', 'moved')),
+            quote_id INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            lease_until REAL NOT NULL DEFAULT 0,
+            retry_at REAL,
+            message_id INTEGER,
+            error TEXT NOT NULL DEFAULT '',
+            claimed_at REAL NOT NULL,
+            finished_at REAL,
+            PRIMARY KEY (chat_id, local_date)) WITHOUT ROWID""",
+        """CREATE TABLE daily_rotation (
+            chat_id INTEGER NOT NULL,
+            quote_id INTEGER NOT NULL,
+            cycle INTEGER NOT NULL,
+            sent_at REAL NOT NULL,
+            PRIMARY KEY (chat_id, quote_id)) WITHOUT ROWID""",
+        """CREATE TABLE daily_runs (
+            id INTEGER PRIMARY KEY,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            source TEXT NOT NULL,
+            report TEXT NOT NULL DEFAULT '{}')""",
+    ),
+    # Lookup engine: persisted vocabulary and typo (deletion) index (bot/search_store.py).
+    (
+        """CREATE TABLE search_terms (
+            id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+            df INTEGER NOT NULL)""",
+        "CREATE INDEX search_terms_by_key ON search_terms(key)",
+        """CREATE TABLE search_deletes (
+            variant TEXT NOT NULL, term_id INTEGER NOT NULL,
+            PRIMARY KEY (variant, term_id)) WITHOUT ROWID""",
+        """CREATE TABLE search_state (
+            name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID""",
+    ),
 ]
 
 QUOTE_SELECT = """
@@ -200,6 +255,9 @@ class QuoteStore:
         except sqlite3.DatabaseError as exc:
             await db.close()
             raise StoreError(f"cannot use database {path}: {exc}") from None
+        except BaseException:
+            await db.close()  # an open connection's thread would keep the process alive
+            raise
         return store
 
     async def close(self) -> None:
@@ -343,38 +401,54 @@ def _add_quotes(
     added = 0
     with transaction(conn):
         _sync_catalog(conn, catalog)
-        conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (source,))
-        source_id = conn.execute("SELECT id FROM sources WHERE name = ?", (source,)).fetchone()[0]
+        source_ids: dict[str, int] = {}
         case_ids: dict[str, int] = {}
         for quote in quotes:
+            # A record's own source (a CSV/JSON "source" field) wins over the file's name.
+            quote_source = quote.source or source
+            if quote_source not in source_ids:
+                conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (quote_source,))
+                source_ids[quote_source] = conn.execute(
+                    "SELECT id FROM sources WHERE name = ?", (quote_source,)
+                ).fetchone()[0]
+            source_id = source_ids[quote_source]
             org_id = (
                 _id_for(conn, "organisations", quote.organisation) if quote.organisation else None
             )
             speaker_id = _id_for(
                 conn, "speakers", quote.speaker, role=quote.role, organisation_id=org_id
             )
-            cursor = conn.execute(
-                """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
-                                       source_id, position, date)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING""",
-                (
-                    fingerprint(quote),
-                    quote.text,
-                    speaker_id,
-                    quote.role,
-                    org_id,
-                    source_id,
-                    quote.position,
-                    quote.date,
-                ),
-            )
-            if cursor.rowcount:
-                added += 1
-                quote_id = cursor.lastrowid
+            # One speaker, one role whatever its punctuation: reuse the stored spelling.
+            role = quote.role
+            known_role = conn.execute(
+                "SELECT role FROM speakers WHERE id = ?", (speaker_id,)
+            ).fetchone()[0]
+            if key(known_role) == key(role):
+                role = known_role
+            # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
+            # AUTOINCREMENT id, and every re-seed would push the next new id further away.
+            existing = conn.execute(
+                "SELECT id FROM quotes WHERE fingerprint = ?", (fingerprint(quote),)
+            ).fetchone()
+            if existing:
+                quote_id = existing[0]
             else:
                 quote_id = conn.execute(
-                    "SELECT id FROM quotes WHERE fingerprint = ?", (fingerprint(quote),)
-                ).fetchone()[0]
+                    """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
+                                           source_id, position, date)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        fingerprint(quote),
+                        quote.text,
+                        speaker_id,
+                        role,
+                        org_id,
+                        source_id,
+                        quote.position,
+                        quote.date,
+                    ),
+                ).lastrowid
+                added += 1
             for name in quote.cases:
                 if name not in case_ids:
                     case_ids[name] = _case_id(conn, name, slugify(name))

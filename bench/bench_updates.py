@@ -1,0 +1,221 @@
+"""Updates per second through the whole Application, against the fake Bot API.
+
+Pushes a mix of updates (commands with typos, ◀ ▶ and speaker/case button presses, inline
+queries) through the real quotebot Application over a synthetic corpus, and, in the same run,
+through a baseline Application whose handlers reply with a constant. Both use the same fake
+Bot API transport and no rate limiter (pacing is Telegram's concern, not throughput's).
+Each update is processed with ``process_update`` one after another, so per-update time is
+the whole cost: handler, lookup, rendering, and the Bot API round trip.
+
+    .venv/bin/python bench/bench_updates.py --scale 1000000 --updates 3000
+
+The corpus database is bench_search's (``bench/out/bench-<scale>.db``); it is built with the
+same generator when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_search import build, typo  # noqa: E402
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest  # noqa: E402
+
+from bot.app import build_application, start_resources, stop_resources  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.offline import FakeBotAPI, SentMessage  # noqa: E402
+from bot.store import QuoteStore  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+
+
+async def workload(db: Path, count: int, seed: int) -> list[tuple[str, str]]:
+    """(kind, text) pairs: commands with typos, 'press' markers and inline queries."""
+    rng = random.Random(seed)
+    store = await QuoteStore.open(db)
+    speakers = await store.speakers()
+    cases = await store.cases()
+    quotes = await store.get_quotes([rng.randrange(1, 1000) for _ in range(200)])
+    await store.close()
+    words = [w for q in quotes for w in q.text.split() if len(w) >= 6 and w.isalpha()]
+    plan: list[tuple[str, str]] = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.2:
+            name = rng.choice(speakers).name.split()[-1]
+            plan.append(("command", f"/who {typo(name, rng, 1) if len(name) > 4 else name}"))
+        elif roll < 0.3:
+            plan.append(("command", f"/case {typo(rng.choice(cases).name.split()[-1], rng, 1)}"))
+        elif roll < 0.5:
+            picked = [typo(w, rng, rng.choice((0, 1, 2))) for w in rng.sample(words, 2)]
+            plan.append(("command", "/search " + " ".join(picked)))
+        elif roll < 0.75:
+            plan.append(("press", ""))
+        else:
+            plan.append(("inline", typo(rng.choice(words), rng, 1)))
+    return plan
+
+
+async def drive(
+    app: Any,
+    fake: FakeBotAPI,
+    plan: list[tuple[str, str]],
+    seed: int,
+    pressable: list[tuple[SentMessage, str]] | None = None,
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    pressable = list(pressable or [])
+    times: dict[str, list[float]] = {"command": [], "press": [], "inline": []}
+    started = time.perf_counter()
+    for n, (kind, text) in enumerate(plan):
+        chat = 10_000 + n % 500
+        if kind == "press" and pressable:
+            message, data = pressable[rng.randrange(len(pressable))]
+            update = fake.callback_query(
+                chat_id=message.chat_id, message_id=message.message_id, data=data
+            )
+        elif kind == "inline":
+            update = fake.inline_query(text[:256], user_id=chat)
+        else:
+            kind = "command"
+            update = fake.user_message(text or "/who hall", chat_id=chat)
+        before = len(fake.sent)
+        t0 = time.perf_counter()
+        await app.process_update(Update.de_json(update, app.bot))
+        times[kind].append(time.perf_counter() - t0)
+        for sent in fake.sent[before:]:
+            for row in (sent.reply_markup or {}).get("inline_keyboard", []):
+                pressable += [(sent, b["callback_data"]) for b in row if "callback_data" in b]
+        pressable = pressable[-2000:]
+        fake.updates.clear()  # processed directly; nobody polls the queue
+    elapsed = time.perf_counter() - started
+    every = [t for ts in times.values() for t in ts]
+
+    def ms(values: list[float], q: float) -> float:
+        return (
+            round(statistics.quantiles(values, n=100)[int(q) - 1] * 1000, 2)
+            if len(values) > 2
+            else 0.0
+        )
+
+    return {
+        "updates": len(every),
+        "updates_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": ms(every, 50),
+        "p99_ms": ms(every, 99),
+        "by_kind": {
+            k: {"n": len(v), "p50_ms": ms(v, 50), "p99_ms": ms(v, 99)} for k, v in times.items()
+        },
+    }
+
+
+async def run_bot(db: Path, plan: list[tuple[str, str]], seed: int) -> dict[str, Any]:
+    fake = FakeBotAPI()
+    app = build_application(
+        Settings(db_path=db),
+        HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+        rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
+    )
+    await app.initialize()
+    t0 = time.perf_counter()
+    await start_resources(app)
+    ready = time.perf_counter() - t0
+    try:
+        result = await drive(app, fake, plan, seed)
+    finally:
+        await stop_resources(app)
+        await app.shutdown()
+    result["start_s"] = round(ready, 2)
+    return result
+
+
+async def run_baseline(plan: list[tuple[str, str]], seed: int) -> dict[str, Any]:
+    fake = FakeBotAPI()
+    request = HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+    app = (
+        ApplicationBuilder()
+        .token("123456:" + "b" * 35)
+        .request(request)
+        .get_updates_request(request)
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0))
+        .build()
+    )
+
+    async def constant_reply(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message:
+            await update.effective_message.reply_text("ok")
+
+    async def constant_press(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query:
+            await update.callback_query.answer("ok")
+
+    async def constant_inline(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.inline_query:
+            article = InlineQueryResultArticle("1", "ok", InputTextMessageContent("ok"))
+            await update.inline_query.answer([article])
+
+    app.add_handler(MessageHandler(filters.ALL, constant_reply))
+    app.add_handler(CallbackQueryHandler(constant_press))
+    app.add_handler(InlineQueryHandler(constant_inline))
+    await app.initialize()
+    # The baseline's replies carry no buttons: its presses go to one earlier message.
+    await app.process_update(Update.de_json(fake.user_message("/start", chat_id=1), app.bot))
+    try:
+        return await drive(app, fake, plan, seed, pressable=[(fake.sent[0], "x")])
+    finally:
+        await app.shutdown()
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    db = OUT / f"bench-{args.scale}.db"
+    if not db.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        print(f"building {db} …", flush=True)
+        await build(args.scale, db, reuse=False)
+    plan = await workload(db, args.updates, args.seed)
+    baseline = await run_baseline(plan, args.seed)
+    bot = await run_bot(db, plan, args.seed)
+    return {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "scale": args.scale,
+        "bot": bot,
+        "baseline": baseline,
+        "bot_vs_baseline": round(bot["updates_per_s"] / baseline["updates_per_s"], 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="quotes in the corpus")
+    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    report = asyncio.run(main_async(parser.parse_args()))
+    print(json.dumps(report, indent=1))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (OUT / f"updates-{stamp}.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

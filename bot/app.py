@@ -1,0 +1,148 @@
+"""Wiring: ``build_application(settings, request=None)`` returns a ready PTB Application.
+
+The one place where handlers are registered, in this order (first match wins in a group):
+commands, button presses, inline queries, chat-member changes, then the private-chat
+pointer to /help for unknown commands. Resources open in ``post_init`` and close in
+``post_shutdown``; ``async with app`` does not run them, so callers that skip
+``run_polling`` must call :func:`start_resources` / :func:`stop_resources` themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import callbacks, handlers, inline, render
+from bot.config import Settings
+from bot.context import BotData, Context
+from bot.daily import register_daily, start_daily, stop_daily
+from bot.lookup import Lookup
+from bot.ratelimit import PriorityRateLimiter
+from bot.store import DATA_DIR, QuoteStore
+
+log = logging.getLogger(__name__)
+# A syntactically valid token for the offline console and tests; it reaches no real bot.
+OFFLINE_TOKEN = "123456:" + "offline-console-token-not-real-0000"[:35]
+
+QuoteBotApp = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+COMMAND_HANDLERS = {
+    "start": handlers.start,
+    "help": handlers.help_command,
+    "who": handlers.who,
+    "case": handlers.case,
+    "search": handlers.search,
+    "random": handlers.random_quote,
+    "quote": handlers.quote,
+    "cite": handlers.cite,
+}
+
+
+def build_application(
+    settings: Settings,
+    request: BaseRequest | None = None,
+    *,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: AIORateLimiter | None = None,
+) -> QuoteBotApp:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or OFFLINE_TOKEN)
+        .base_url(f"{settings.api_url}/bot")
+        .base_file_url(f"{settings.api_url}/file/bot")
+        .context_types(ContextTypes(bot_data=BotData))
+        .rate_limiter(rate_limiter or PriorityRateLimiter())
+        .concurrent_updates(16)
+        .post_init(start_resources)
+        .post_shutdown(stop_resources)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app: QuoteBotApp = builder.build()
+    app.bot_data.settings = settings
+    register_handlers(app)
+    return app
+
+
+def register_handlers(app: QuoteBotApp) -> None:
+    # Edited messages would answer a command twice; only new messages count.
+    new_messages = filters.UpdateType.MESSAGE
+    register_daily(app)  # /daily, /stats, d: buttons, my_chat_member; in group -1
+    for name, callback in COMMAND_HANDLERS.items():
+        app.add_handler(CommandHandler(name, callback, filters=new_messages))
+    app.add_handler(CallbackQueryHandler(callbacks.on_button))
+    app.add_handler(InlineQueryHandler(inline.on_inline_query))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown)
+    )
+    app.add_error_handler(on_error)
+
+
+async def start_resources(app: QuoteBotApp) -> None:
+    """post_init: open the store (seeding it if empty), load the lookup indexes, set menus."""
+    data = app.bot_data
+    store = await QuoteStore.open(data.settings.db_path)
+    await store.ensure_seeded(DATA_DIR)
+    lookup = Lookup(store)
+    await lookup.load()
+    data._store, data._lookup = store, lookup
+    await set_command_menus(app)
+    await start_daily(app, **data.daily_options)
+
+
+async def stop_resources(app: QuoteBotApp) -> None:
+    data = app.bot_data
+    await stop_daily(app)
+    if data._store is not None:
+        await data._store.close()
+        data._store = data._lookup = None
+
+
+async def set_command_menus(app: QuoteBotApp) -> None:
+    private = [BotCommand(c.name, c.description) for c in render.COMMANDS if not c.admin]
+    groups = [
+        BotCommand(c.name, c.description) for c in render.COMMANDS if c.groups and not c.admin
+    ]
+    await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
+    await app.bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats())
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure (the logging filter strips the token) and tell the user briefly."""
+    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(render.ERROR[:200])
+        except Exception:
+            log.debug("could not answer the failed button press")
+        return
+    message = update.effective_message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return
+    try:
+        await message.reply_text(html.escape(render.ERROR), parse_mode=ParseMode.HTML)
+    except Exception:
+        log.debug("could not tell the user about the failure")

@@ -1,0 +1,110 @@
+"""Button presses. Callback data is validated strictly: anything stale, forged or foreign
+gets a polite ``answerCallbackQuery`` and changes nothing.
+
+Formats (all under 64 bytes):
+``p:<token>:<index>`` page through a result set · ``n:<token>:<index>`` the position label ·
+``w:<speaker id>`` quotes by a speaker · ``c:<case id>`` quotes about a case ·
+``q:<w|c|s|r>:<query>`` run /who, /case, /search or /random with that query.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot import handlers, render
+from bot.context import Context
+from bot.flood import Verdict
+from bot.lookup import LookupResult
+
+log = logging.getLogger(__name__)
+_PAGE = re.compile(r"([pn]):([A-Za-z0-9_-]{1,16}):(\d{1,5})")
+_ID = re.compile(r"([wc]):(\d{1,12})")
+_QUERY = re.compile(r"q:([wcsr]):(.{0,60})", re.DOTALL)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    data = query.data or ""
+    if match := _PAGE.fullmatch(data):
+        await _page(update, context, match.group(1), match.group(2), int(match.group(3)))
+    elif match := _ID.fullmatch(data):
+        await _by_id(update, context, match.group(1), int(match.group(2)))
+    elif match := _QUERY.fullmatch(data):
+        await query.answer()
+        await _run_query(update, context, match.group(1), match.group(2))
+    else:
+        await query.answer(render.STALE_BUTTON)
+
+
+async def _page(update: Update, context: Context, kind: str, token: str, index: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    results = context.bot_data.results.get(token)
+    chat = update.effective_chat
+    if results is None or chat is None or results.chat_id != chat.id:
+        await query.answer(render.STALE_BUTTON)
+        return
+    total = len(results.quote_ids)
+    if kind == "n" or not 0 <= index < total:
+        await query.answer(f"{min(index + 1, total)} of {total}")
+        return
+    found = await context.bot_data.store.get_quote(results.quote_ids[index])
+    if found is None:
+        await query.answer(render.STALE_BUTTON)
+        return
+    text = render.render_quote(
+        found, matched=results.spans[index], position=(index + 1, total), heading=results.heading
+    )
+    await query.answer()
+    try:
+        await query.edit_message_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=render.pager_keyboard(token, index, total, found),
+            disable_web_page_preview=True,
+        )
+    except BadRequest as exc:
+        # Two quick presses can ask for the page already shown; Telegram refuses the no-op.
+        if "not modified" not in exc.message:
+            raise
+
+
+async def _by_id(update: Update, context: Context, kind: str, target: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    lookup = context.bot_data.lookup
+    result: LookupResult | None = (
+        await lookup.by_speaker_id(target) if kind == "w" else await lookup.by_case_id(target)
+    )
+    if result is None or not result.hits:
+        await query.answer(render.STALE_BUTTON)
+        return
+    await query.answer()
+    await handlers.show_results(update, context, result, "", "")
+
+
+async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:
+    text = " ".join(text.split())
+    chat, user = update.effective_chat, update.effective_user
+    name = {"w": "who", "c": "case", "s": "search", "r": "random"}[kind]
+    if chat is None:
+        return
+    verdict = context.bot_data.flood.check(
+        chat.id, user.id if user else 0, f"/{name} {text} {update.update_id}"
+    )
+    if verdict is not Verdict.ANSWER:
+        return
+    runner = {
+        "w": handlers.run_who,
+        "c": handlers.run_case,
+        "s": handlers.run_search,
+        "r": handlers.run_random,
+    }[kind]
+    await runner(update, context, text)

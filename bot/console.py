@@ -1,0 +1,195 @@
+"""``quotebot chat``: try the bot in a terminal, with no token and no network.
+
+The real Application and handlers talk to the in-process fake Bot API (bot/offline.py).
+Replies are shown readably (bold, quotes), buttons as numbered choices; type the number to
+press one. ``@ query`` runs inline mode, ``/group`` and ``/private`` switch chats, ``/quit``
+leaves. When stdin is not a terminal, commands are read from it line by line (scripting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from dataclasses import replace
+from typing import Any, TextIO
+
+import httpx
+from telegram import Update
+from telegram.request import HTTPXRequest
+
+from bot.app import QuoteBotApp, build_application, start_resources
+from bot.config import Settings
+from bot.offline import FakeBotAPI
+
+PRIVATE_CHAT = 4242
+GROUP_CHAT = -1004242
+BANNER = (
+    "quotebot offline console — no token, no network. Try /help, /who hall, /case ablyazov,\n"
+    "/search torture. Type a number to press a button, '@ query' for inline mode,\n"
+    "/group or /private to switch chats, /quit to leave.\n"
+)
+
+
+class Terminal:
+    """Renders Telegram HTML for a terminal: ANSI styles on a tty, plain marks otherwise."""
+
+    def __init__(self, out: TextIO, color: bool) -> None:
+        self.out, self.color = out, color
+
+    def style(self, code: str, plain: str) -> str:
+        return f"\x1b[{code}m" if self.color else plain
+
+    def render(self, text: str) -> str:
+        bold, unbold = self.style("1", "*"), self.style("22", "*")
+        under, ununder = self.style("4", "_"), self.style("24", "_")
+        italic, unitalic = self.style("3", ""), self.style("23", "")
+        text = re.sub(r"<(b|strong)>", bold, text)
+        text = re.sub(r"</(b|strong)>", unbold, text)
+        text = text.replace("<u>", under).replace("</u>", ununder)
+        text = re.sub(r"<(i|em)>", italic, text)
+        text = re.sub(r"</(i|em)>", unitalic, text)
+        text = re.sub(
+            r"<blockquote[^>]*>(.*?)</blockquote>",
+            lambda m: "\n".join("  │ " + line for line in m.group(1).split("\n")),
+            text,
+            flags=re.DOTALL,
+        )
+        text = re.sub(r"</?(code|pre|s|del|tg-spoiler|span)[^>]*>", "", text)
+        return html.unescape(text)
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+
+class Console:
+    def __init__(self, settings: Settings, out: TextIO = sys.stdout, color: bool = False) -> None:
+        self.fake = FakeBotAPI(username="QuoteBot")
+        self.app: QuoteBotApp = build_application(
+            replace(settings, token=None),
+            HTTPXRequest(httpx_kwargs={"transport": self.fake.transport()}),
+        )
+        self.term = Terminal(out, color)
+        self.chat_id, self.chat_type = PRIVATE_CHAT, "private"
+        self.choices: list[tuple[str, Any]] = []  # (label, action) for numbered presses
+        self._seen = 0
+
+    async def __aenter__(self) -> Console:
+        await self.app.initialize()
+        await start_resources(self.app)  # post_init is not run by initialize()
+        self._seen = len(self.fake.sent)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.app.post_shutdown is not None:
+            await self.app.post_shutdown(self.app)
+        await self.app.shutdown()
+
+    async def handle(self, line: str) -> bool:
+        """Process one line of input; False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in ("/quit", "/exit", "quit", "exit"):
+            return False
+        if line == "/group":
+            self.chat_id, self.chat_type = GROUP_CHAT, "supergroup"
+            self.term.print("(now in a group chat; commands work as /who or /who@QuoteBot)")
+        elif line == "/private":
+            self.chat_id, self.chat_type = PRIVATE_CHAT, "private"
+            self.term.print("(now in a private chat)")
+        elif line.isdigit() and self.choices:
+            await self.press(int(line))
+        elif line.startswith("@"):
+            await self.inline(line.lstrip("@").strip())
+        else:
+            update = self.fake.user_message(line, chat_id=self.chat_id, chat_type=self.chat_type)
+            await self.process(update)
+        return True
+
+    async def process(self, update: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        self.show_new()
+
+    def show_new(self) -> None:
+        new = self.fake.sent[self._seen :]
+        self._seen = len(self.fake.sent)
+        for sent in new:
+            edited = " (edited)" if sent.method != "sendMessage" else ""
+            self.term.print(f"bot{edited}:")
+            self.term.print(
+                self.term.render(sent.html if sent.parse_mode else html.escape(sent.text))
+            )
+            self.show_buttons(sent.chat_id, sent.message_id, sent.reply_markup)
+            self.term.print()
+        if not new:
+            answers = self.fake.calls_to("answerCallbackQuery")
+            if answers and answers[-1].get("text"):
+                self.term.print(f"(bot: {answers[-1]['text']})")
+
+    def show_buttons(self, chat_id: int, message_id: int, markup: dict[str, Any] | None) -> None:
+        rows = (markup or {}).get("inline_keyboard", [])
+        buttons = [b for row in rows for b in row if "callback_data" in b]
+        if not buttons:
+            return
+        self.choices = [(b["text"], (chat_id, message_id, b["callback_data"])) for b in buttons]
+        self.term.print(
+            "  " + "  ".join(f"[{i}] {label}" for i, (label, _) in enumerate(self.choices, 1))
+        )
+
+    async def press(self, number: int) -> None:
+        if not 1 <= number <= len(self.choices):
+            self.term.print(f"(no button {number})")
+            return
+        label, action = self.choices[number - 1]
+        if isinstance(action, str):  # an inline result: it becomes a message in the chat
+            self.term.print("you sent via @QuoteBot:")
+            self.term.print(self.term.render(action))
+            return
+        chat_id, message_id, data = action
+        self.term.print(f"(pressed {label})")
+        await self.process(
+            self.fake.callback_query(chat_id=chat_id, message_id=message_id, data=data)
+        )
+
+    async def inline(self, query: str) -> None:
+        update = self.fake.inline_query(query[:256], user_id=PRIVATE_CHAT)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        answers = self.fake.calls_to("answerInlineQuery")
+        results = answers[-1]["results"] if answers else []
+        if not results:
+            self.term.print("(no inline results)")
+            return
+        self.choices = [
+            (r["title"], r["input_message_content"]["message_text"]) for r in results[:10]
+        ]
+        for i, (title, _) in enumerate(self.choices, 1):
+            self.term.print(f"  [{i}] {title}")
+        self.term.print("(type a number to send that quote)")
+
+
+async def run_console(
+    settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
+    interactive = stdin.isatty()
+    async with Console(settings, out, color=interactive and out.isatty()) as console:
+        if interactive:
+            console.term.print(BANNER)
+        while True:
+            if interactive:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    break
+            else:
+                line = stdin.readline()
+                if not line:
+                    break
+                console.term.print(f"you> {line.rstrip()}")
+            try:
+                if not await console.handle(line):
+                    break
+            except httpx.HTTPError as exc:
+                console.term.print(f"(offline API error: {exc})")
+    return 0

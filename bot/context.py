@@ -1,0 +1,85 @@
+"""Typed application state shared by handlers (PTB ``ContextTypes(bot_data=BotData)``)."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.flood import FloodGuard
+
+if TYPE_CHECKING:
+    from bot.daily import DailyService
+    from bot.lookup import Lookup
+    from bot.store import QuoteStore
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """A list of results being paged through in one message."""
+
+    chat_id: int
+    quote_ids: tuple[int, ...]
+    spans: tuple[tuple[tuple[int, int], ...], ...]
+    heading: str | None = None
+
+
+class ResultCache:
+    """Recent result sets by short token, for ◀ ▶ buttons (64-byte callback data cannot hold
+    a query). Bounded: the oldest expire first, and their buttons get a polite answer."""
+
+    def __init__(self, max_sets: int = 20_000) -> None:
+        self.max_sets = max_sets
+        self._sets: OrderedDict[str, ResultSet] = OrderedDict()
+
+    def put(self, result: ResultSet) -> str:
+        token = secrets.token_urlsafe(6)
+        self._sets[token] = result
+        while len(self._sets) > self.max_sets:
+            self._sets.popitem(last=False)
+        return token
+
+    def get(self, token: str) -> ResultSet | None:
+        found = self._sets.get(token)
+        if found is not None:
+            self._sets.move_to_end(token)
+        return found
+
+
+@dataclass
+class BotData:
+    """Everything handlers need; resources are attached in ``post_init``."""
+
+    settings: Settings = field(default_factory=Settings)
+    flood: FloodGuard = field(default_factory=FloodGuard)
+    results: ResultCache = field(default_factory=ResultCache)
+    # Passed to bot.daily.start_daily from post_init (tests inject a clock here).
+    daily_options: dict[str, Any] = field(default_factory=dict)
+    _store: QuoteStore | None = None
+    _lookup: Lookup | None = None
+    _daily: DailyService | None = None
+
+    @property
+    def store(self) -> QuoteStore:
+        if self._store is None:
+            raise RuntimeError("the store is opened in post_init; it is not open yet")
+        return self._store
+
+    @property
+    def lookup(self) -> Lookup:
+        if self._lookup is None:
+            raise RuntimeError("the lookup engine is loaded in post_init; it is not loaded yet")
+        return self._lookup
+
+    @property
+    def daily(self) -> DailyService:
+        if self._daily is None:
+            raise RuntimeError("the daily service starts in post_init; it has not started yet")
+        return self._daily
+
+
+Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]

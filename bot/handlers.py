@@ -1,0 +1,210 @@
+"""Command handlers: parse arguments -> lookup/store -> render -> reply. Thin on purpose."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+
+from bot import render
+from bot.context import Context, ResultSet
+from bot.flood import Verdict
+from bot.lookup import LookupResult
+
+log = logging.getLogger(__name__)
+MAX_ARGUMENT = 300  # longer arguments are cut: no name or search needs more
+
+
+def is_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def reply(
+    update: Update, texts: list[str], markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send ``texts`` (HTML), the keyboard on the last; in groups, answer the requester."""
+    message = update.effective_message
+    if message is None:
+        return None
+    sent = None
+    for index, text in enumerate(texts):
+        sent = await message.reply_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if index == len(texts) - 1 else None,
+            do_quote=is_group(update) and index == 0,
+            disable_web_page_preview=True,
+        )
+    return sent
+
+
+def argument(update: Update, context: Context) -> str:
+    """The command's argument text, whitespace-normalised and cut to MAX_ARGUMENT."""
+    text = " ".join(context.args or [])
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    return " ".join(text.split())[:MAX_ARGUMENT]
+
+
+async def guarded(update: Update, context: Context, command: str) -> bool:
+    """The flood guard's decision; True when this command should be answered."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    verdict = context.bot_data.flood.check(chat.id, user.id if user else 0, command)
+    if verdict is Verdict.SLOW_DOWN:
+        await reply(update, [render.SLOW_DOWN])
+    return verdict is Verdict.ANSWER
+
+
+async def show_results(
+    update: Update, context: Context, result: LookupResult, what: str, query: str
+) -> None:
+    chat = update.effective_chat
+    if not result.hits:
+        suggestions = [(s.label, s.command, s.query) for s in result.suggestions]
+        text, markup = render.nothing_found(what, query, suggestions)
+        await reply(update, [text], markup)
+        return
+    hits = result.hits
+    token = context.bot_data.results.put(
+        ResultSet(
+            chat_id=chat.id if chat else 0,
+            quote_ids=tuple(h.quote.id for h in hits),
+            spans=tuple(h.matched for h in hits),
+            heading=render.result_heading(result.title, len(hits)),
+        )
+    )
+    first = hits[0]
+    text = render.render_quote(
+        first.quote,
+        matched=first.matched,
+        position=(1, len(hits)),
+        heading=render.result_heading(result.title, len(hits)),
+    )
+    await reply(update, [text], render.pager_keyboard(token, 0, len(hits), first.quote))
+
+
+async def start(update: Update, context: Context) -> None:
+    payload = context.args[0] if context.args else ""
+    if match := re.fullmatch(r"q_(\d{1,9})", payload):
+        await send_quote(update, context, int(match.group(1)))
+        return
+    if match := re.fullmatch(r"case_([A-Za-z0-9_-]{1,60})", payload):
+        await run_case(update, context, match.group(1).replace("_", " "))
+        return
+    user = update.effective_user
+    await reply(
+        update, [render.welcome_text(user.first_name if user else None)], render.welcome_keyboard()
+    )
+
+
+async def help_command(update: Update, context: Context) -> None:
+    if await guarded(update, context, "/help"):
+        await reply(update, [render.help_text()])
+
+
+async def who(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    if await guarded(update, context, f"/who {query}"):
+        await run_who(update, context, query)
+
+
+async def run_who(update: Update, context: Context, query: str) -> None:
+    if not query:
+        text, markup = render.speakers_listing(await context.bot_data.store.speakers())
+        await reply(update, [text], markup)
+        return
+    await show_results(update, context, await context.bot_data.lookup.who(query), "speaker", query)
+
+
+async def case(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    if await guarded(update, context, f"/case {query}"):
+        await run_case(update, context, query)
+
+
+async def run_case(update: Update, context: Context, query: str) -> None:
+    if not query:
+        text, markup = render.cases_listing(await context.bot_data.store.cases())
+        await reply(update, [text], markup)
+        return
+    await show_results(update, context, await context.bot_data.lookup.case(query), "case", query)
+
+
+async def search(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    if await guarded(update, context, f"/search {query}"):
+        await run_search(update, context, query)
+
+
+async def run_search(update: Update, context: Context, query: str) -> None:
+    if not query:
+        await reply(update, [render.USAGE["search"]])
+        return
+    await show_results(update, context, await context.bot_data.lookup.search(query), "", query)
+
+
+async def random_quote(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    # Asking again for a random quote is the point: no duplicate suppression here.
+    if await guarded(update, context, f"/random {query} {update.update_id}"):
+        await run_random(update, context, query)
+
+
+async def run_random(update: Update, context: Context, query: str) -> None:
+    hit = await context.bot_data.lookup.random(query)
+    if hit is None:
+        shown = query if len(query) <= 80 else query[:80] + "…"
+        await reply(update, [render.NO_RANDOM.format(filter=render.e(shown))])
+        return
+    await reply(
+        update, [render.render_quote(hit.quote)], render.pager_keyboard("", 0, 1, hit.quote)
+    )
+
+
+def _quote_id(text: str) -> int | None:
+    match = re.fullmatch(r"#?(\d{1,9})", text.strip())
+    return int(match.group(1)) if match else None
+
+
+async def quote(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    if not await guarded(update, context, f"/quote {query}"):
+        return
+    quote_id = _quote_id(query)
+    if quote_id is None:
+        await reply(update, [render.USAGE["quote"]])
+        return
+    await send_quote(update, context, quote_id)
+
+
+async def send_quote(update: Update, context: Context, quote_id: int) -> None:
+    found = await context.bot_data.store.get_quote(quote_id)
+    if found is None:
+        await reply(update, [render.NO_SUCH_QUOTE.format(id=quote_id)])
+        return
+    await reply(update, render.render_quote_full(found), render.pager_keyboard("", 0, 1, found))
+
+
+async def cite(update: Update, context: Context) -> None:
+    query = argument(update, context)
+    if not await guarded(update, context, f"/cite {query}"):
+        return
+    quote_id = _quote_id(query)
+    if quote_id is None:
+        await reply(update, [render.USAGE["cite"]])
+        return
+    found = await context.bot_data.store.get_quote(quote_id)
+    if found is None:
+        await reply(update, [render.NO_SUCH_QUOTE.format(id=quote_id)])
+        return
+    await reply(update, render.cite_message(found))
+
+
+async def unknown(update: Update, context: Context) -> None:
+    """Private chats only (the filter sees to it): point to /help."""
+    if await guarded(update, context, "/unknown"):
+        await reply(update, [render.UNKNOWN_COMMAND])

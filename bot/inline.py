@@ -1,0 +1,64 @@
+"""Inline mode: ``@TheBot query`` in any chat offers matching quotes to drop in."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+
+from bot import render
+from bot.context import Context
+from bot.lookup import Hit
+
+PAGE_SIZE = 20
+MAX_RESULTS = 200  # deep enough for anyone scrolling; Telegram caps each answer at 50
+
+
+async def on_inline_query(update: Update, context: Context) -> None:
+    inline = update.inline_query
+    if inline is None:
+        return
+    text = " ".join(inline.query.split())[:256]
+    offset = int(inline.offset) if re.fullmatch(r"\d{1,4}", inline.offset or "") else 0
+    lookup = context.bot_data.lookup
+    if text:
+        hits = (await lookup.search(text, limit=MAX_RESULTS)).hits
+    else:
+        hits = await varied_selection(context, seed=inline.from_user.id)
+    page = hits[offset : offset + PAGE_SIZE]
+    next_offset = str(offset + PAGE_SIZE) if offset + PAGE_SIZE < len(hits) else ""
+    await inline.answer(
+        [article(hit) for hit in page],
+        next_offset=next_offset,
+        cache_time=30 if text else 5,
+        is_personal=not text,
+    )
+
+
+async def varied_selection(context: Context, seed: int) -> list[Hit]:
+    """One quote per speaker in turn, shuffled per user: an empty query shows the range."""
+    lookup = context.bot_data.lookup
+    rng = random.Random(seed)
+    speakers = await context.bot_data.store.speakers()
+    rng.shuffle(speakers)
+    picked: list[Hit] = []
+    for speaker in speakers[:PAGE_SIZE]:
+        result = await lookup.by_speaker_id(speaker.id)
+        if result is not None and result.hits:
+            picked.append(rng.choice(result.hits))
+    return picked
+
+
+def article(hit: Hit) -> InlineQueryResultArticle:
+    quote = hit.quote
+    preview = " ".join(quote.text.split())
+    return InlineQueryResultArticle(
+        id=f"q{quote.id}",
+        title=f"{quote.speaker}: {preview[:60]}{'…' if len(preview) > 60 else ''}"[:120],
+        description=(quote.organisation or quote.role or "")[:100],
+        input_message_content=InputTextMessageContent(
+            render.render_quote(quote), parse_mode=ParseMode.HTML
+        ),
+    )

@@ -1,0 +1,325 @@
+"""Every user-facing string: the command table, HTML formatting, escaping, splitting, keyboards.
+
+All user and corpus text goes through :func:`html.escape` here before it reaches Telegram.
+Messages never exceed Telegram's 4096 characters; callback data never exceeds 64 bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.store import CaseRow, SpeakerRow, StoredQuote
+
+MAX_MESSAGE = 4096
+MAX_CALLBACK_BYTES = 64
+# Room left for the attribution, position and cases around a quote's text.
+_QUOTE_BUDGET = 3400
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    args: str
+    description: str
+    example: str
+    groups: bool = True  # offered in group chats' command menu
+    admin: bool = False  # only for QUOTEBOT_ADMINS; not in menus
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "", "welcome and examples", "/start", groups=False),
+    CommandSpec("help", "", "every command with an example", "/help"),
+    CommandSpec(
+        "who", "[name|organisation]", "quotes by a speaker or organisation", "/who julia hall"
+    ),
+    CommandSpec("case", "[name]", "quotes about a case", "/case ablyazov"),
+    CommandSpec(
+        "search",
+        "<text>",
+        "free-text search; filters who: case: org:",
+        "/search fair trial case:ablyazov",
+    ),
+    CommandSpec("random", "[filter]", "a random quote, optionally filtered", "/random case:pavlov"),
+    CommandSpec("quote", "<id>", "one quote by its number", "/quote 7"),
+    CommandSpec("cite", "<id>", "a quote as plain text, ready to paste", "/cite 7"),
+    CommandSpec(
+        "daily",
+        "[HH:MM [Area/City] | off]",
+        "quote of the day for this chat",
+        "/daily 09:00 Europe/Paris",
+    ),
+    CommandSpec(
+        "stats", "", "subscriber counts and the last broadcast", "/stats", groups=False, admin=True
+    ),
+)
+
+
+def e(text: str) -> str:
+    """Escape text for Telegram's HTML parse mode."""
+    return html.escape(text, quote=False)
+
+
+def help_text() -> str:
+    lines = ["<b>quotebot</b> serves human-rights statements, verbatim and attributed.", ""]
+    for spec in COMMANDS:
+        usage = f"/{spec.name} {spec.args}".strip()
+        admin = " (bot admins)" if spec.admin else ""
+        lines.append(
+            f"<code>{e(usage)}</code> — {e(spec.description)}{admin}\n   e.g. {e(spec.example)}"
+        )
+    lines += [
+        "",
+        "Names forgive typos, partial names and Cyrillic (Аблязов). "
+        "In any chat, type <code>@botname query</code> to drop a quote into the conversation.",
+    ]
+    return "\n".join(lines)
+
+
+def welcome_text(first_name: str | None) -> str:
+    hello = f"Hello, {e(first_name)}!" if first_name else "Hello!"
+    return (
+        f"{hello} I find public statements by human-rights organisations about extradition "
+        "cases, and give them verbatim with their attribution.\n\n"
+        "Try one of these, or see /help:"
+    )
+
+
+def welcome_keyboard() -> InlineKeyboardMarkup:
+    examples = [
+        ("/who amnesty", "q:w:amnesty"),
+        ("/case ablyazov", "q:c:ablyazov"),
+        ("/search torture", "q:s:torture"),
+        ("/random", "q:r:"),
+    ]
+    return InlineKeyboardMarkup([[button(label, data)] for label, data in examples])
+
+
+def button(label: str, data: str) -> InlineKeyboardButton:
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return InlineKeyboardButton(label[:60] or "…", callback_data=data)
+
+
+def query_button(label: str, command: str, query: str) -> InlineKeyboardButton | None:
+    """A button that runs ``/command query``; None when the query cannot fit callback data."""
+    data = f"q:{command[0]}:{query}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    return button(label, data)
+
+
+def attribution(quote: StoredQuote) -> str:
+    parts = [f"— <b>{e(quote.speaker)}</b>"]
+    if quote.role:
+        parts.append(f", {e(quote.role)}")
+    if quote.organisation and quote.organisation != quote.speaker:
+        parts.append(f" ({e(quote.organisation)})")
+    return "".join(parts)
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Escape ``text`` and wrap the matched spans in <u>…</u>; overlapping spans merge."""
+    out, pos = [], 0
+    for start, end in sorted(_merge(spans)):
+        start, end = max(start, pos), min(end, len(text))
+        if start >= end:
+            continue
+        out.append(e(text[pos:start]))
+        out.append(f"<u>{e(text[start:end])}</u>")
+        pos = end
+    out.append(e(text[pos:]))
+    return "".join(out)
+
+
+def _merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
+    """Cut points for a long quote: at sentence ends, else spaces, never inside a word."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > budget:
+        window = text[start : start + budget]
+        cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind("\n"))
+        if cut < budget // 2:
+            cut = window.rfind(" ")
+        cut = budget if cut <= 0 else cut + 1
+        pieces.append((start, start + cut))
+        start += cut
+    pieces.append((start, len(text)))
+    return pieces
+
+
+def result_heading(title: str | None, total: int) -> str | None:
+    if not title:
+        return None
+    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+
+
+def _quote_parts(
+    quote: StoredQuote,
+    matched: Sequence[tuple[int, int]],
+    position: tuple[int, int] | None,
+    heading: str | None,
+    limit_parts: int | None,
+) -> list[str]:
+    parts = split_text(quote.text)
+    shown = parts[:limit_parts] if limit_parts else parts
+    messages = []
+    for index, (start, end) in enumerate(shown):
+        chunk = quote.text[start:end]
+        spans = [
+            (max(s, start) - start, min(t, end) - start)
+            for s, t in matched
+            if s < end and t > start
+        ]
+        body = highlight(chunk.strip(), _shift_for_strip(chunk, spans))
+        lines = []
+        if index == 0 and heading:
+            lines.append(heading)
+        if len(shown) > 1:
+            lines.append(f"<i>part {index + 1} of {len(parts)}</i>")
+        last = index == len(shown) - 1
+        if last and len(shown) < len(parts):
+            body += " …"
+        lines.append(f"<blockquote>{body}</blockquote>")
+        if last:
+            lines.append(attribution(quote))
+            meta = [f"#{quote.id}"]
+            if quote.cases:
+                meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
+            if position:
+                meta.append(f"{position[0]}/{position[1]}")
+            if len(shown) < len(parts):
+                meta.append(f"full text: /quote {quote.id}")
+            lines.append("<i>" + " · ".join(meta) + "</i>")
+        messages.append("\n".join(lines))
+    return messages
+
+
+def render_quote(
+    quote: StoredQuote,
+    *,
+    matched: Sequence[tuple[int, int]] = (),
+    position: tuple[int, int] | None = None,
+    heading: str | None = None,
+) -> str:
+    """The quote as one HTML message; a quote too long for one message shows its first part,
+    ending between sentences, and points to /quote for the rest."""
+    return _quote_parts(quote, matched, position, heading, limit_parts=1)[0]
+
+
+def render_quote_full(quote: StoredQuote, *, heading: str | None = None) -> list[str]:
+    """The whole quote: one message, or several split between sentences, never cut."""
+    return _quote_parts(quote, (), None, heading, limit_parts=None)
+
+
+def _shift_for_strip(chunk: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    lead = len(chunk) - len(chunk.lstrip())
+    return [(s - lead, t - lead) for s, t in spans if t - lead > 0]
+
+
+def cite_text(quote: StoredQuote) -> str:
+    """Plain text to paste: “text” — Speaker, Role (Organisation), source."""
+    who = quote.speaker
+    if quote.role:
+        who += f", {quote.role}"
+    if quote.organisation and quote.organisation != quote.speaker:
+        who += f" ({quote.organisation})"
+    source = f", {quote.source}" if quote.source else ""
+    date = f", {quote.date}" if quote.date else ""
+    return f"“{quote.text}” — {who}{source}{date}"
+
+
+def cite_message(quote: StoredQuote) -> list[str]:
+    text = cite_text(quote)
+    return [e(text[s:t].strip()) for s, t in split_text(text, 3800)]
+
+
+def pager_keyboard(
+    token: str, index: int, total: int, quote: StoredQuote, *, extra: bool = True
+) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    if total > 1:
+        nav = []
+        if index > 0:
+            nav.append(button("◀", f"p:{token}:{index - 1}"))
+        nav.append(button(f"{index + 1}/{total}", f"n:{token}:{index}"))
+        if index < total - 1:
+            nav.append(button("▶", f"p:{token}:{index + 1}"))
+        rows.append(nav)
+    if extra:
+        rows.append([button(f"More by {quote.speaker}"[:40], f"w:{quote.speaker_id}")])
+        # Case buttons carry the case name; skip one whose name is too long for callback data.
+        case_buttons = [
+            b for c in quote.cases[:2] if (b := query_button(f"Case: {c}"[:40], "case", c))
+        ]
+        if case_buttons:
+            rows.append(case_buttons)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def speakers_listing(speakers: Sequence[SpeakerRow]) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not speakers:
+        return "No speakers yet.", None
+    lines = ["<b>Speakers</b> — tap one, or try <code>/who amnesty</code>:"]
+    buttons = []
+    for s in speakers[:40]:
+        org = f" ({e(s.organisation)})" if s.organisation and s.organisation != s.name else ""
+        lines.append(f"• {e(s.name)}{org} — {s.quotes}")
+        buttons.append([button(f"{s.name} ({s.quotes})", f"w:{s.id}")])
+    if len(speakers) > 40:
+        lines.append(f"…and {len(speakers) - 40} more: type part of a name.")
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+
+
+def cases_listing(cases: Sequence[CaseRow]) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not cases:
+        return "No cases yet.", None
+    lines = ["<b>Cases</b> — tap one:"]
+    buttons = []
+    for c in cases[:40]:
+        lines.append(f"• {e(c.name)} — {c.quotes}")
+        buttons.append([button(f"{c.name} ({c.quotes})", f"c:{c.id}")])
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+
+
+def nothing_found(
+    what: str, query: str, suggestions: Sequence[tuple[str, str, str]]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """``suggestions``: (label, command, query) triples for did-you-mean buttons."""
+    shown = query if len(query) <= 80 else query[:80] + "…"
+    text = f"Nothing found for {what} <i>{e(shown)}</i>."
+    buttons = [[b] for label, cmd, q in suggestions[:6] if (b := query_button(label, cmd, q))]
+    if buttons:
+        text += " Did you mean:"
+    else:
+        text += " Try fewer or different words, or see /help."
+    return text, InlineKeyboardMarkup(buttons) if buttons else None
+
+
+USAGE = {
+    "search": "Tell me what to look for, e.g. <code>/search fair trial case:ablyazov</code>.",
+    "quote": "Give a quote number, e.g. <code>/quote 7</code>.",
+    "cite": "Give a quote number, e.g. <code>/cite 7</code>.",
+}
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+NO_SUCH_QUOTE = "There is no quote #{id}. Quote numbers are shown under each quote, e.g. #7."
+NO_RANDOM = (
+    "No quote matches <i>{filter}</i>. "
+    "Try <code>/random</code> or <code>/random case:pavlov</code>."
+)
+STALE_BUTTON = "This button has expired. Run the command again."
+SLOW_DOWN = "Too many requests from you just now — please wait a minute."
+ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
