@@ -64,7 +64,7 @@ class Terminal:
 
 
 class Console:
-    def __init__(self, settings: Settings, out: TextIO = sys.stdout, color: bool = False) -> None:
+    def __init__(self, settings: Settings, out: TextIO, color: bool = False) -> None:
         self.fake = FakeBotAPI(username="QuoteBot")
         self.app: QuoteBotApp = build_application(
             replace(settings, token=None),
@@ -170,8 +170,9 @@ class Console:
 
 
 async def run_console(
-    settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+    settings: Settings, stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
+    stdin, out = stdin or sys.stdin, out or sys.stdout
     interactive = stdin.isatty()
     async with Console(settings, out, color=interactive and out.isatty()) as console:
         if interactive:

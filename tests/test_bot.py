@@ -225,3 +225,58 @@ async def test_a_failed_send_is_reported_briefly(bot: BotHarness) -> None:
     bot.fake.inject("sendMessage", "server_error", times=1)
     messages = await bot.send("/quote 1")
     assert [m.text for m in messages] == [render.ERROR]
+
+
+@pytest.mark.parametrize("command", [c.name for c in render.COMMANDS if c.name != "stats"])
+async def test_every_command_without_arguments_answers_in_private_and_group(
+    bot: BotHarness, command: str
+) -> None:
+    for chat in (PRIVATE, GROUP):
+        messages = await bot.send(
+            f"/{command}@QuoteBot" if chat == GROUP else f"/{command}", chat_id=chat
+        )
+        assert len(messages) == 1, (command, chat)
+        assert "something went wrong" not in messages[0].text
+        if chat == GROUP:
+            assert messages[0].reply_to_message_id is not None
+
+
+async def add_quotes(bot: BotHarness, texts: list[str], speaker: str = "Ann Example") -> None:
+    from bot.corpus import Catalog, Quote
+    from bot.store import CATALOG_FILE, DATA_DIR
+
+    quotes = [
+        Quote(text, speaker, "Researcher", "Human Rights Watch", (), "extra.json", i + 1)
+        for i, text in enumerate(texts)
+    ]
+    await bot.app.bot_data.store.add_quotes(quotes, Catalog.load(DATA_DIR / CATALOG_FILE), "x")
+
+
+async def test_a_long_quote_is_split_between_sentences_never_cut(bot: BotHarness) -> None:
+    sentence = "Kazakhstan must release every prisoner held for speech & protest <now>. "
+    long_text = (sentence * 140).strip()  # about 10,000 characters
+    await add_quotes(bot, [long_text])
+    parts = await bot.send("/quote 10")
+    assert len(parts) == 3
+    assert all(len(p.text) <= 4096 for p in parts)
+    bodies = [p.text.split("\n", 1)[1] for p in parts]  # after the "part i of n" line
+    rejoined = " ".join(b.split("\n— ")[0].strip() for b in bodies)
+    assert rejoined == long_text
+    assert "Ann Example" in parts[-1].text and "Ann Example" not in parts[0].text
+    paged = only(await bot.send("/who ann example"))
+    assert len(paged.text) <= 4096 and "/quote 10" in paged.text and "Ann Example" in paged.text
+
+
+async def test_inline_results_page_with_next_offset(bot: BotHarness) -> None:
+    await add_quotes(bot, [f"Statement {i} on torture in detention number {i}." for i in range(70)])
+    first = await bot.inline("torture")
+    assert len(first["results"]) == 20 and first["next_offset"] == "20"
+    seen = {r["id"] for r in first["results"]}
+    offset = first["next_offset"]
+    while offset:
+        page = await bot.inline("torture", offset=offset)
+        assert len(page["results"]) <= 50
+        assert not seen & {r["id"] for r in page["results"]}
+        seen |= {r["id"] for r in page["results"]}
+        offset = page["next_offset"]
+    assert len(seen) >= 73
