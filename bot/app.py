@@ -50,12 +50,7 @@ QuoteBotApp = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData,
 COMMAND_HANDLERS = {
     "start": handlers.start,
     "help": handlers.help_command,
-    "who": handlers.who,
-    "case": handlers.case,
-    "search": handlers.search,
-    "random": handlers.random_quote,
-    "quote": handlers.quote,
-    "cite": handlers.cite,
+    **{name: handlers.command(name) for name in handlers.RUNNERS},
 }
 
 

@@ -96,15 +96,7 @@ async def _run_query(update: Update, context: Context, kind: str, text: str) -> 
     name = {"w": "who", "c": "case", "s": "search", "r": "random"}[kind]
     if chat is None:
         return
-    verdict = context.bot_data.flood.check(
-        chat.id, user.id if user else 0, f"/{name} {text} {update.update_id}"
-    )
-    if verdict is not Verdict.ANSWER:
-        return
-    runner = {
-        "w": handlers.run_who,
-        "c": handlers.run_case,
-        "s": handlers.run_search,
-        "r": handlers.run_random,
-    }[kind]
-    await runner(update, context, text)
+    # Each press is its own request (the user asked again), so it is never a duplicate.
+    key = f"/{name} {text} {update.update_id}"
+    if context.bot_data.flood.check(chat.id, user.id if user else 0, key) is Verdict.ANSWER:
+        await handlers.RUNNERS[name](update, context, text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
@@ -12,6 +14,7 @@ from bot import render
 from bot.context import Context, ResultSet
 from bot.flood import Verdict
 from bot.lookup import LookupResult
+from bot.store import StoredQuote
 
 log = logging.getLogger(__name__)
 MAX_ARGUMENT = 300  # longer arguments are cut: no name or search needs more
@@ -106,10 +109,7 @@ async def help_command(update: Update, context: Context) -> None:
         await reply(update, [render.help_text()])
 
 
-async def who(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    if await guarded(update, context, f"/who {query}"):
-        await run_who(update, context, query)
+Runner = Callable[[Update, Context, str], Awaitable[None]]
 
 
 async def run_who(update: Update, context: Context, query: str) -> None:
@@ -120,12 +120,6 @@ async def run_who(update: Update, context: Context, query: str) -> None:
     await show_results(update, context, await context.bot_data.lookup.who(query), "speaker", query)
 
 
-async def case(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    if await guarded(update, context, f"/case {query}"):
-        await run_case(update, context, query)
-
-
 async def run_case(update: Update, context: Context, query: str) -> None:
     if not query:
         text, markup = render.cases_listing(await context.bot_data.store.cases())
@@ -134,24 +128,11 @@ async def run_case(update: Update, context: Context, query: str) -> None:
     await show_results(update, context, await context.bot_data.lookup.case(query), "case", query)
 
 
-async def search(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    if await guarded(update, context, f"/search {query}"):
-        await run_search(update, context, query)
-
-
 async def run_search(update: Update, context: Context, query: str) -> None:
     if not query:
         await reply(update, [render.USAGE["search"]])
         return
     await show_results(update, context, await context.bot_data.lookup.search(query), "", query)
-
-
-async def random_quote(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    # Asking again for a random quote is the point: no duplicate suppression here.
-    if await guarded(update, context, f"/random {query} {update.update_id}"):
-        await run_random(update, context, query)
 
 
 async def run_random(update: Update, context: Context, query: str) -> None:
@@ -165,43 +146,57 @@ async def run_random(update: Update, context: Context, query: str) -> None:
     )
 
 
-def _quote_id(text: str) -> int | None:
-    match = re.fullmatch(r"#?(\d{1,9})", text.strip())
-    return int(match.group(1)) if match else None
-
-
-async def quote(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    if not await guarded(update, context, f"/quote {query}"):
-        return
-    quote_id = _quote_id(query)
-    if quote_id is None:
-        await reply(update, [render.USAGE["quote"]])
-        return
-    await send_quote(update, context, quote_id)
+async def quote_from_argument(
+    update: Update, context: Context, query: str, command: str
+) -> StoredQuote | None:
+    """The quote a ``#7``/``7`` argument names; otherwise reply why not and return None."""
+    match = re.fullmatch(r"#?(\d{1,9})", query.strip())
+    if match is None:
+        await reply(update, [render.USAGE[command]])
+        return None
+    found = await context.bot_data.store.get_quote(int(match.group(1)))
+    if found is None:
+        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+    return found
 
 
 async def send_quote(update: Update, context: Context, quote_id: int) -> None:
-    found = await context.bot_data.store.get_quote(quote_id)
-    if found is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=quote_id)])
-        return
-    await reply(update, render.render_quote_full(found), render.pager_keyboard("", 0, 1, found))
+    await run_quote(update, context, str(quote_id))
 
 
-async def cite(update: Update, context: Context) -> None:
-    query = argument(update, context)
-    if not await guarded(update, context, f"/cite {query}"):
-        return
-    quote_id = _quote_id(query)
-    if quote_id is None:
-        await reply(update, [render.USAGE["cite"]])
-        return
-    found = await context.bot_data.store.get_quote(quote_id)
-    if found is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=quote_id)])
-        return
-    await reply(update, render.cite_message(found))
+async def run_quote(update: Update, context: Context, query: str) -> None:
+    if found := await quote_from_argument(update, context, query, "quote"):
+        await reply(update, render.render_quote_full(found), render.pager_keyboard("", 0, 1, found))
+
+
+async def run_cite(update: Update, context: Context, query: str) -> None:
+    if found := await quote_from_argument(update, context, query, "cite"):
+        await reply(update, render.cite_message(found))
+
+
+RUNNERS: dict[str, Runner] = {
+    "who": run_who,
+    "case": run_case,
+    "search": run_search,
+    "random": run_random,
+    "quote": run_quote,
+    "cite": run_cite,
+}
+
+
+def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """The PTB callback for ``/name argument``: flood guard, then the command's runner."""
+    runner = RUNNERS[name]
+
+    async def handle(update: Update, context: Context) -> None:
+        query = argument(update, context)
+        # Asking again for a random quote is the point: no duplicate suppression for it.
+        repeat = f" {update.update_id}" if name == "random" else ""
+        if await guarded(update, context, f"/{name} {query}{repeat}"):
+            await runner(update, context, query)
+
+    handle.__name__ = name
+    return handle
 
 
 async def unknown(update: Update, context: Context) -> None:
