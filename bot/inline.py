@@ -24,11 +24,14 @@ async def on_inline_query(update: Update, context: Context) -> None:
     offset = int(inline.offset) if re.fullmatch(r"\d{1,4}", inline.offset or "") else 0
     lookup = context.bot_data.lookup
     if text:
-        hits = (await lookup.search(text, limit=MAX_RESULTS)).hits
+        # Rank only as deep as this page (+1 to know whether another follows).
+        limit = min(offset + PAGE_SIZE + 1, MAX_RESULTS)
+        hits = (await lookup.search(text, limit=limit)).hits
     else:
         hits = await varied_selection(context, seed=inline.from_user.id)
     page = hits[offset : offset + PAGE_SIZE]
-    next_offset = str(offset + PAGE_SIZE) if offset + PAGE_SIZE < len(hits) else ""
+    more = offset + PAGE_SIZE < min(len(hits), MAX_RESULTS)
+    next_offset = str(offset + PAGE_SIZE) if more else ""
     await inline.answer(
         [article(hit) for hit in page],
         next_offset=next_offset,
