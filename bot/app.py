@@ -36,7 +36,8 @@ from telegram.request import BaseRequest
 from bot import callbacks, handlers, inline, render
 from bot.config import Settings
 from bot.context import BotData, Context
-from bot.daily import register_daily, start_daily, stop_daily
+from bot.daily import start_daily, stop_daily
+from bot.daily_commands import register_daily
 from bot.lookup import Lookup
 from bot.ratelimit import PriorityRateLimiter
 from bot.store import DATA_DIR, QuoteStore

@@ -10,6 +10,10 @@ It answers ``{anything}/bot{token}/{method}`` with the bodies, HTTP statuses and
 Telegram uses, so PTB raises its real exceptions (``BadRequest``, ``Forbidden``,
 ``ChatMigrated``, ``RetryAfter``, ``TimedOut``, ``NetworkError``). Telegram's stateless rules
 (HTML parsing, payload limits, request decoding) live in :mod:`bot.tg_html`.
+
+This module is the core: state, transport, dispatch, failure modes and rate limits. The Bot
+API methods are :class:`bot.offline_methods.BotAPIMethods`, the builders of incoming updates
+:class:`bot.offline_updates.UpdateBuilders`; :class:`FakeBotAPI` mixes both in.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import asyncio
 import contextlib
 import copy
 import inspect
-import json
 import math
 import re
 import time
@@ -29,32 +32,14 @@ from typing import Any
 
 import httpx
 
-from bot.tg_html import (
-    CHAT_ACTIONS,
-    JSON,
-    NOT_MODIFIED,
-    QUERY_INVALID,
-    ApiError,
-    bad_request,
-    check_commands,
-    check_inline_answer,
-    check_reply_markup,
-    command_entity,
-    decode_params,
-    message_text,
-)
+from bot.offline_methods import BotAPIMethods
+from bot.offline_updates import UpdateBuilders
+from bot.tg_html import JSON, ApiError, bad_request, decode_params
 
 FAULT_KINDS = frozenset(
     {"retry_after", "server_error", "bad_request", "forbidden", "timeout", "connect_timeout"}
     | {"network_error", "timeout_after_send"}
 )
-_ADMIN_RIGHTS: JSON = {
-    **dict.fromkeys(("can_be_edited", "is_anonymous", "can_promote_members"), False),
-    **dict.fromkeys(("can_post_stories", "can_edit_stories", "can_delete_stories"), False),
-    **dict.fromkeys(("can_manage_chat", "can_delete_messages", "can_manage_video_chats"), True),
-    **dict.fromkeys(("can_restrict_members", "can_change_info", "can_invite_users"), True),
-}
-_OFF_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _TOKEN_RE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,64}")
 _PATH_RE = re.compile(r"/bot([^/]*)/([A-Za-z0-9_]+)/?$")
 
@@ -114,7 +99,7 @@ class _Transport(httpx.AsyncBaseTransport):
         return httpx.Response(status, json=payload)
 
 
-class FakeBotAPI:
+class FakeBotAPI(BotAPIMethods, UpdateBuilders):
     """Telegram's Bot API in memory: chats, messages, an update queue and failure modes.
 
     ``privacy_mode``: in groups the bot only receives commands, replies and mentions unless it
@@ -348,156 +333,6 @@ class FakeBotAPI:
             raise TransportFault(fault.kind)
         return fault.kind
 
-    # ------------------------------------------------------------ update builders
-    def _user(self, user_id: int, first_name: str = "Tester", username: str | None = None) -> JSON:
-        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
-        if username:
-            user["username"] = username
-        self.users[user_id] = user
-        return user
-
-    @staticmethod
-    def _sender_id(chat_id: int, user_id: int | None) -> int:
-        return user_id or (chat_id if chat_id > 0 else 777)
-
-    def _known_user(self, user_id: int) -> JSON:
-        return self.users.get(user_id) or self._user(user_id)
-
-    def _enqueue(self, kind: str, payload: JSON, *, deliver: bool = True) -> JSON:
-        update = {"update_id": self._update_id, kind: copy.deepcopy(payload)}
-        self._update_id += 1
-        if deliver:
-            self.updates.append(update)
-            self._notify()
-        return copy.deepcopy(update)
-
-    def user_message(
-        self,
-        text: str,
-        *,
-        chat_id: int,
-        user_id: int | None = None,
-        chat_type: str | None = None,
-        first_name: str = "Tester",
-        username: str | None = None,
-        reply_to: int | None = None,
-    ) -> JSON:
-        """A user writes ``text``: enqueue the update and return it (``Update.de_json``-able).
-
-        ``chat_type`` defaults to the known chat's, else to what the id implies (see
-        :meth:`add_chat`); ``user_id`` to ``chat_id`` in private chats, 777 in groups. A leading
-        ``/command[@bot]`` gets its ``bot_command`` entity. Messages a privacy-mode bot would
-        not receive are returned but not queued (see ``privacy_dropped``).
-        """
-        names = {"first_name": first_name, "username": username} if chat_id > 0 else {}
-        chat = self._ensure_chat(chat_id, chat_type, **names)
-        user = self._user(self._sender_id(chat_id, user_id), first_name, username)
-        reply = self.messages.get(chat_id, {}).get(reply_to or 0)
-        if reply_to is not None and reply is None:
-            raise ValueError(f"no message {reply_to} in chat {chat_id}")
-        entity = command_entity(text)
-        message = self._store(chat, user, text, [entity] if entity else [], None, reply)
-        if chat["type"] == "private":
-            self.blocked.discard(chat_id)  # a user writing to the bot has unblocked it
-        deliver = self._privacy_allows(chat, text, reply)
-        update = self._enqueue("message", message, deliver=deliver)
-        if not deliver:
-            self.privacy_dropped.append(update)
-        return update
-
-    def _privacy_allows(self, chat: JSON, text: str, reply: JSON | None) -> bool:
-        bot_id, bot_name = self.bot_user["id"], str(self.bot_user["username"]).lower()
-        if chat["type"] == "private" or not self.privacy_mode:
-            return True
-        if bot_id in self.admins.get(chat["id"], ()) or self.creators.get(chat["id"]) == bot_id:
-            return True
-        if reply is not None and reply["from"]["id"] == bot_id:
-            return True
-        entity = command_entity(text)
-        if entity is not None:  # /cmd or /cmd@ThisBot, but not /cmd@OtherBot
-            return text[: entity["length"]].partition("@")[2].lower() in ("", bot_name)
-        return f"@{bot_name}" in text.lower()
-
-    def _new_query_id(self, base: int) -> str:
-        self._query_seq += 1
-        query_id = str(base + self._query_seq)
-        self._queries[query_id] = False
-        return query_id
-
-    def callback_query(
-        self, *, chat_id: int, message_id: int, data: str, user_id: int | None = None
-    ) -> JSON:
-        """A user presses a button under stored message ``message_id``: enqueue, return."""
-        message = self.messages.get(chat_id, {}).get(message_id)
-        if message is None:
-            raise ValueError(f"no message {message_id} in chat {chat_id}")
-        query = {
-            "id": self._new_query_id(4_000_000_000_000),
-            "from": self._known_user(self._sender_id(chat_id, user_id)),
-            "message": message,
-            "chat_instance": str(abs(chat_id) * 31 + 7),
-            "data": data,
-        }
-        return self._enqueue("callback_query", query)
-
-    def inline_query(
-        self, query: str, *, user_id: int, offset: str = "", chat_type: str | None = "sender"
-    ) -> JSON:
-        """A user types ``@bot query``: enqueue the inline query update and return it."""
-        if len(query) > 256:
-            raise ValueError("inline queries are at most 256 characters")
-        payload: JSON = {
-            "id": self._new_query_id(5_000_000_000_000),
-            "from": self._known_user(user_id),
-            "query": query,
-            "offset": offset,
-        }
-        if chat_type:
-            payload["chat_type"] = chat_type
-        return self._enqueue("inline_query", payload)
-
-    def my_chat_member(
-        self,
-        *,
-        chat_id: int,
-        chat_type: str | None = None,
-        old_status: str,
-        new_status: str,
-        user_id: int | None = None,
-    ) -> JSON:
-        """The bot's own membership changed: enqueue and return the update.
-
-        Statuses: creator, administrator, member, left, kicked. "kicked"/"left" also block the
-        chat, "member"/"administrator" unblock it, as on Telegram.
-        """
-        chat = self._ensure_chat(chat_id, chat_type)
-
-        def member(status: str) -> JSON:
-            extra: dict[str, JSON] = {
-                "creator": {"is_anonymous": False}, "administrator": _ADMIN_RIGHTS,
-                "member": {}, "left": {}, "kicked": {"until_date": 0},
-            }  # fmt: skip
-            if status not in extra:
-                raise ValueError(f"unsupported chat member status {status!r}")
-            return {"status": status, "user": self.bot_user, **extra[status]}
-
-        payload = {
-            "chat": chat,
-            "from": self._known_user(self._sender_id(chat_id, user_id)),
-            "date": int(time.time()),
-            "old_chat_member": member(old_status),
-            "new_chat_member": member(new_status),
-        }
-        admins = self.admins.setdefault(chat_id, set())
-        admins.discard(self.bot_user["id"])
-        if new_status == "administrator":
-            admins.add(self.bot_user["id"])
-        if new_status in ("kicked", "left"):
-            self.blocked.add(chat_id)
-        else:
-            self.blocked.discard(chat_id)
-        return self._enqueue("my_chat_member", payload)
-
     # ------------------------------------------------------------ state helpers
     def _store(
         self,
@@ -522,34 +357,6 @@ class FakeBotAPI:
             }
         self.messages.setdefault(chat_id, {})[message_id] = message
         return message
-
-    def _chat(self, params: JSON, method: str) -> JSON:
-        """Resolve ``chat_id`` as Telegram does, raising its chat-level errors."""
-        raw = params.get("chat_id")
-        if raw is None or raw == "":
-            raise bad_request("chat_id is empty")
-        if isinstance(raw, str):  # only "@username" of a known chat resolves
-            name = raw.removeprefix("@").lower()
-            found = [c["id"] for c in self.chats.values() if c.get("username", "").lower() == name]
-            raw = found[0] if raw.startswith("@") and found else None
-        if not isinstance(raw, int) or isinstance(raw, bool) or raw == 0:
-            raise bad_request("chat not found")
-        if raw in self.migrated:
-            new_id = self.migrated[raw]
-            raise ApiError(
-                400,
-                "Bad Request: group chat was upgraded to a supergroup chat",
-                {"migrate_to_chat_id": new_id},
-            )
-        chat = self.chats.get(raw)
-        if raw in self.forgotten or (chat is None and not self.auto_create_chats):
-            raise bad_request("chat not found")
-        chat = chat or self.add_chat(raw)
-        if raw in self.blocked and chat["type"] != "private":
-            raise ApiError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
-        if raw in self.blocked and method not in ("getChat", "getChatMember"):
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
-        return chat
 
     def _rate_check(self, method: str, chat_id: int) -> None:
         if not self.enforce_rate_limits:
@@ -593,215 +400,3 @@ class FakeBotAPI:
         )
         self._notify()
         return copy.deepcopy(message)
-
-    def _member(self, chat_id: int, user_id: int) -> JSON:
-        user = self.bot_user if user_id == self.bot_user["id"] else self.users.get(user_id)
-        user = user or {"id": user_id, "is_bot": False, "first_name": "User"}
-        if self.creators.get(chat_id) == user_id:
-            return {"status": "creator", "user": user, "is_anonymous": False}
-        if user_id in self.admins.get(chat_id, ()):
-            return {"status": "administrator", "user": user, **_ADMIN_RIGHTS}
-        return {"status": "member", "user": user}
-
-    def _markup(self, params: JSON) -> JSON | None:
-        if params.get("reply_markup") is not None:
-            check_reply_markup(params["reply_markup"])
-        return params.get("reply_markup")
-
-    def _reply_target(self, chat: JSON, params: JSON) -> JSON | None:
-        reply, allow = params.get("reply_parameters"), params.get("allow_sending_without_reply")
-        if isinstance(reply, dict):
-            if "message_id" not in reply:
-                raise bad_request('can\'t find field "message_id"')
-            allow = reply.get("allow_sending_without_reply", allow)
-        message_id = reply["message_id"] if isinstance(reply, dict) else None
-        message_id = message_id or params.get("reply_to_message_id")
-        target = self.messages.get(chat["id"], {}).get(message_id or 0)
-        if message_id and target is None and not allow:
-            raise bad_request("message to be replied not found")
-        return target
-
-    def _own_message(self, params: JSON, method: str) -> JSON:
-        chat = self._chat(params, method)
-        if params.get("message_id") is None:
-            raise bad_request("message identifier is not specified")
-        message = self.messages.get(chat["id"], {}).get(params["message_id"])
-        if message is None:
-            raise bad_request("message to edit not found")
-        if message["from"]["id"] != self.bot_user["id"]:
-            raise bad_request("message can't be edited")
-        return message
-
-    # ------------------------------------------------------------ Bot API methods
-    def _m_getMe(self, params: JSON) -> JSON:
-        flags = {"can_join_groups": True, "can_read_all_group_messages": not self.privacy_mode}
-        flags.update(supports_inline_queries=True, can_connect_to_business=False)
-        return {**self.bot_user, **flags, "has_main_web_app": False}
-
-    def _m_sendMessage(self, params: JSON) -> JSON:
-        text, entities = message_text(params)
-        markup = self._markup(params)
-        chat = self._chat(params, "sendMessage")
-        reply = self._reply_target(chat, params)
-        self._rate_check("sendMessage", chat["id"])
-        message = self._store(chat, self.bot_user, text, entities, markup, reply)
-        return self._record("sendMessage", message, params, markup)
-
-    def _edit(self, params: JSON, method: str, text: str, entities: list[JSON]) -> JSON | bool:
-        markup = self._markup(params)
-        if params.get("inline_message_id"):
-            return True  # inline messages are not tracked; Telegram answers True for them
-        message = self._own_message(params, method)
-        new_markup = markup if markup and markup.get("inline_keyboard") else None
-        old = (message["text"], message.get("entities", []), message.get("reply_markup"))
-        if old == (text, entities, new_markup):
-            raise ApiError(400, NOT_MODIFIED)
-        self._rate_check(method, message["chat"]["id"])
-        message.update(text=text, edit_date=int(time.time()))
-        for key, value in (("entities", entities), ("reply_markup", new_markup)):
-            if value:
-                message[key] = value
-            else:
-                message.pop(key, None)
-        return self._record(method, message, params, markup)
-
-    def _m_editMessageText(self, params: JSON) -> JSON | bool:
-        return self._edit(params, "editMessageText", *message_text(params))
-
-    def _m_editMessageReplyMarkup(self, params: JSON) -> JSON | bool:
-        if params.get("inline_message_id"):
-            return self._edit(params, "editMessageReplyMarkup", "", [])
-        message = self._own_message(params, "editMessageReplyMarkup")
-        key = (message["chat"]["id"], message["message_id"])
-        last = next((s for s in reversed(self.sent) if (s.chat_id, s.message_id) == key), None)
-        shown = {"text": last.html, "parse_mode": last.parse_mode} if last else {}
-        text, entities = message["text"], message.get("entities", [])
-        return self._edit({**params, **shown}, "editMessageReplyMarkup", text, entities)
-
-    def _m_deleteMessage(self, params: JSON) -> bool:
-        chat = self._chat(params, "deleteMessage")
-        stored = self.messages.get(chat["id"], {})
-        message = stored.get(params.get("message_id") or 0)
-        if message is None:
-            raise bad_request("message to delete not found")
-        bot_status = self._member(chat["id"], self.bot_user["id"])["status"]
-        own = message["from"]["id"] == self.bot_user["id"] or chat["type"] == "private"
-        if not own and bot_status not in ("administrator", "creator"):
-            raise bad_request("message can't be deleted")
-        del stored[message["message_id"]]
-        return True
-
-    def _answer_query(self, query_id: Any) -> bool:
-        if self._queries.get(str(query_id), True):  # unknown or already answered
-            raise ApiError(400, QUERY_INVALID)
-        self._queries[str(query_id)] = True
-        return True
-
-    def _m_answerCallbackQuery(self, params: JSON) -> bool:
-        if len(str(params.get("text") or "")) > 200:
-            raise bad_request("MESSAGE_TOO_LONG")
-        return self._answer_query(params.get("callback_query_id"))
-
-    def _m_answerInlineQuery(self, params: JSON) -> bool:
-        check_inline_answer(params.get("results"), str(params.get("next_offset") or ""))
-        return self._answer_query(params.get("inline_query_id"))
-
-    @staticmethod
-    def _scope(params: JSON) -> str:
-        scope = params.get("scope") or {"type": "default"}
-        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
-
-    def _m_setMyCommands(self, params: JSON) -> bool:
-        check_commands(params.get("commands"))
-        self.commands[self._scope(params)] = list(params["commands"])
-        return True
-
-    def _m_getMyCommands(self, params: JSON) -> list[JSON]:
-        return self.commands.get(self._scope(params), [])
-
-    def _m_deleteMyCommands(self, params: JSON) -> bool:
-        self.commands.pop(self._scope(params), None)
-        return True
-
-    def _m_getChat(self, params: JSON) -> JSON:
-        chat = self._chat(params, "getChat")
-        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
-        accepted = dict.fromkeys((*gifts, "gifts_from_channels"), False)
-        info = {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": accepted}
-        return {**chat, **info}
-
-    def _m_getChatMember(self, params: JSON) -> JSON:
-        chat = self._chat(params, "getChatMember")
-        if not isinstance(params.get("user_id"), int):
-            raise bad_request("invalid user_id specified")
-        return self._member(chat["id"], params["user_id"])
-
-    def _m_getChatAdministrators(self, params: JSON) -> list[JSON]:
-        chat = self._chat(params, "getChatAdministrators")
-        if chat["type"] == "private":
-            raise bad_request("there are no administrators in the private chat")
-        creator = {self.creators[chat["id"]]} if chat["id"] in self.creators else set()
-        ids = sorted(self.admins.get(chat["id"], set()) | creator)
-        return [self._member(chat["id"], user_id) for user_id in ids]
-
-    def _m_sendChatAction(self, params: JSON) -> bool:
-        self._chat(params, "sendChatAction")
-        if params.get("action") not in CHAT_ACTIONS:
-            raise bad_request("wrong parameter action in request")
-        return True
-
-    def _m_setWebhook(self, params: JSON) -> bool:
-        url = str(params.get("url") or "")
-        if url and not url.lower().startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        if params.get("allowed_updates") is not None:
-            self._allowed = set(params["allowed_updates"]) or None
-        return self._m_deleteWebhook({**params, "url": url})
-
-    def _m_deleteWebhook(self, params: JSON) -> bool:
-        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token")}
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
-        return True
-
-    def _m_getWebhookInfo(self, params: JSON) -> JSON:
-        info: JSON = {"url": self.webhook["url"], "has_custom_certificate": False}
-        info["pending_update_count"] = len(self.updates)
-        if self._allowed is not None:
-            info["allowed_updates"] = sorted(self._allowed)
-        return info
-
-    def _m_logOut(self, params: JSON) -> bool:
-        return True
-
-    def _m_close(self, params: JSON) -> bool:
-        return True
-
-    def _wanted(self, update: JSON) -> bool:
-        kind = next(key for key in update if key != "update_id")
-        return kind in self._allowed if self._allowed else kind not in _OFF_BY_DEFAULT
-
-    async def _m_getUpdates(self, params: JSON) -> list[JSON]:
-        """Long polling: confirm below ``offset``, wait up to ``timeout`` s for updates."""
-        if self.webhook["url"]:
-            reason = "can't use getUpdates method while webhook is active; use deleteWebhook"
-            raise ApiError(409, f"Conflict: {reason} to delete the webhook first")
-        offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
-        if params.get("allowed_updates") is not None:
-            self._allowed = set(params["allowed_updates"]) or None
-        if offset:
-            keep = self.updates[offset:] if offset < 0 else self.updates
-            self.updates = [u for u in keep if u["update_id"] >= offset]
-        self._poll_generation += 1
-        generation = self._poll_generation
-        self._notify()  # a long poll still waiting ends with 409 Conflict, as on Telegram
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + float(params.get("timeout") or 0)
-        while True:
-            if generation != self._poll_generation:
-                reason = "terminated by other getUpdates request; make sure that only one bot"
-                raise ApiError(409, f"Conflict: {reason} instance is running")
-            self.updates = [u for u in self.updates if self._wanted(u)]
-            if self.updates or loop.time() >= deadline:
-                return copy.deepcopy(self.updates[: min(max(limit, 1), 100)])
-            await self._wait(deadline - loop.time())

@@ -1,0 +1,312 @@
+"""Quote of the day in chats: /daily, /stats, the ``d:`` buttons, my_chat_member and the
+group-to-supergroup migration message, and ``register_daily(app)`` that adds them.
+
+Every handler runs in DAILY_GROUP (-1), ahead of the generic handlers, and ends processing
+there (see :func:`_stops`). Deliveries are :class:`bot.daily.DailyService`'s; the SQL is in
+:mod:`bot.subscriptions`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import render, schedule
+from bot.context import Context
+from bot.daily import DailyService
+from bot.handlers import guarded, is_group, reply
+from bot.schedule import parse_time, parse_zone
+
+if TYPE_CHECKING:
+    from bot.app import QuoteBotApp
+
+# These handlers used to live in bot/daily.py: their log records keep that logger name, so
+# log filters and alerts on logger=bot.daily still see them.
+log = logging.getLogger("bot.daily")
+
+
+DAILY_GROUP = -1  # before the generic handlers (group 0); each handler ends processing
+_BUTTON = re.compile(r"d:(off|resume|on:([01]\d|2[0-3])([0-5]\d))")
+EXAMPLE = "<code>/daily 09:00</code> or <code>/daily 07:30 Europe/Paris</code>"
+BAD_TIME = (
+    "I couldn't read <i>{given}</i> as a time. Give a 24-hour time and, if you like, a time "
+    "zone: " + EXAMPLE + ". <code>/daily off</code> stops the quote of the day."
+)
+BAD_ZONE = (
+    "I don't know the time zone <i>{given}</i>. Use an Area/City name, e.g. "
+    "<code>/daily 09:00 America/New_York</code> or <code>/daily 09:00 UTC</code>."
+)
+NOT_ADMIN = (
+    "Only this group's admins can change its quote of the day, so that one member cannot "
+    "change it for everyone. Anyone can see it with /daily."
+)
+NOT_BOT_ADMIN = "/stats is only for the bot's administrators."
+_PAUSED_WHY = {
+    "blocked": "the bot could not reach this chat (blocked or removed)",
+    "removed": "the bot was removed from this chat",
+    "restricted": "the bot may not send messages here",
+}
+
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def _stops(fn: Handler) -> Handler:
+    """Run a handler in DAILY_GROUP, then stop: the generic handlers must not see the update
+    too (the private-chat "unknown command" reply, the stale-button answer). A failure goes
+    to the application's error handlers, as it would in group 0."""
+
+    @functools.wraps(fn)
+    async def run(update: Update, context: Context) -> None:
+        try:
+            await fn(update, context)
+        except Exception as exc:
+            await context.application.process_error(update, exc)
+        raise ApplicationHandlerStop
+
+    return run
+
+
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+async def status_view(
+    service: DailyService, chat_id: int, default_zone: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    sub = await service.subs.get(chat_id)
+    if sub is None or sub.status == "off":
+        zone = sub.timezone if sub else default_zone
+        text = (
+            "This chat has no quote of the day. Subscribe with "
+            f"<code>/daily 09:00</code> ({render.e(zone)}) or e.g. "
+            "<code>/daily 07:30 Europe/Paris</code>."
+        )
+        return text, InlineKeyboardMarkup([[render.button("Subscribe at 09:00", "d:on:0900")]])
+    at, zone = schedule.format_time(sub.at), render.e(sub.timezone)
+    if sub.status == "paused":
+        why = _PAUSED_WHY.get(sub.reason, "it was paused")
+        text = (
+            f"The quote of the day at <b>{at}</b> ({zone}) is paused: {why}. "
+            f"Resume it with the button or <code>/daily {at}</code>."
+        )
+        buttons = [[render.button("Resume", "d:resume"), render.button("Turn off", "d:off")]]
+        return text, InlineKeyboardMarkup(buttons)
+    now = service.clock()
+    nxt = "now" if sub.next_due <= now else _when(sub.next_due, sub.tz)
+    text = (
+        f"Quote of the day: every day at <b>{at}</b> ({zone}).\nNext: {nxt}.\n"
+        f"Change it with e.g. <code>/daily 07:30</code>; stop it with <code>/daily off</code>."
+    )
+    return text, InlineKeyboardMarkup([[render.button("Turn off", "d:off")]])
+
+
+async def may_manage(update: Update, context: Context) -> bool:
+    """Private chats: yes. Groups: the chat's admins (getChatMember, cached briefly), and an
+    anonymous admin writing as the group itself."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    if not is_group(update):
+        return True
+    message = update.message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    if user is None:
+        return False
+    try:
+        return await context.bot_data.daily.is_admin(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("admin check failed in chat %s: %s", chat.id, exc)
+        return False
+
+
+async def _daily_command(update: Update, context: Context) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    args = (context.args or [])[:3]
+    if not await guarded(update, context, "/daily " + " ".join(args)):
+        return
+    service, settings = context.bot_data.daily, context.bot_data.settings
+    if not args:
+        text, markup = await status_view(service, chat.id, settings.timezone)
+        await reply(update, [text], markup)
+        return
+    now, user_id = service.clock(), user.id if user else 0
+    if args[0].lower() in ("off", "stop"):
+        if not await may_manage(update, context):
+            await reply(update, [NOT_ADMIN])
+            return
+        if await service.subs.unsubscribe(chat.id, now, user_id):
+            text = (
+                "The quote of the day is off for this chat. "
+                "<code>/daily 09:00</code> brings it back."
+            )
+        else:
+            text = "This chat has no quote of the day. Start one with " + EXAMPLE + "."
+        await reply(update, [text])
+        return
+    at = parse_time(args[0])
+    if at is None or len(args) > 2:
+        await reply(update, [BAD_TIME.format(given=render.e(" ".join(args)[:40]))])
+        return
+    if len(args) == 2:
+        tz = parse_zone(args[1])
+        if tz is None:
+            await reply(update, [BAD_ZONE.format(given=render.e(args[1][:40]))])
+            return
+        zone = tz.key
+    else:
+        existing = await service.subs.get(chat.id)
+        zone = existing.timezone if existing else settings.timezone
+    if not await may_manage(update, context):
+        await reply(update, [NOT_ADMIN])
+        return
+    await service.subs.subscribe(chat.id, chat.type, at, zone, now, user_id)
+    text, markup = await status_view(service, chat.id, settings.timezone)
+    await reply(update, ["Done. " + text], markup)
+
+
+async def _on_button(update: Update, context: Context) -> None:
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    if query is None:
+        return
+    match = _BUTTON.fullmatch(query.data or "")
+    if match is None or chat is None:
+        await query.answer(render.STALE_BUTTON)
+        return
+    if not await may_manage(update, context):
+        await query.answer(NOT_ADMIN[:200], show_alert=True)
+        return
+    service, settings = context.bot_data.daily, context.bot_data.settings
+    now, user_id, action = service.clock(), user.id if user else 0, match.group(1)
+    if action == "off":
+        await service.subs.unsubscribe(chat.id, now, user_id)
+        answer = "The quote of the day is off."
+    elif action == "resume":
+        resumed = await service.subs.resume(chat.id, now, user_id)
+        answer = "Resumed." if resumed else "Nothing to resume."
+    else:
+        existing = await service.subs.get(chat.id)
+        zone = existing.timezone if existing else settings.timezone
+        at = time(int(match.group(2)), int(match.group(3)))
+        await service.subs.subscribe(chat.id, chat.type, at, zone, now, user_id)
+        answer = f"Subscribed: every day at {schedule.format_time(at)} ({zone})."
+    await query.answer(answer)
+    text, markup = await status_view(service, chat.id, settings.timezone)
+    try:
+        await query.edit_message_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def _stats_command(update: Update, context: Context) -> None:
+    user = update.effective_user
+    if not await guarded(update, context, "/stats"):
+        return
+    if user is None or user.id not in context.bot_data.settings.admins:
+        await reply(update, [NOT_BOT_ADMIN])
+        return
+    service = context.bot_data.daily
+    counts = await service.subs.counts()
+    lines = [
+        "<b>Quote of the day</b>",
+        f"Subscribed: {counts['active']} active, {counts['paused']} paused "
+        f"({counts['private']} private chats, {counts['groups']} groups); "
+        f"{counts['off']} turned off.",
+    ]
+    last = await service.subs.last_run()
+    if last is None:
+        lines.append("No broadcast yet.")
+    else:
+        started = datetime.fromtimestamp(last["started_at"], UTC)
+        took = (last["finished_at"] or last["started_at"]) - last["started_at"]
+        lines.append(
+            f"Last broadcast: {started:%Y-%m-%d %H:%M} UTC ({last['source']}, {took:.0f} s)"
+        )
+        for name in ("delivered", "failed", "blocked", "migrated", "removed", "retried", "doubt"):
+            lines.append(f"  {name}: {last.get(name, 0)}")
+    await reply(update, ["\n".join(lines)])
+
+
+async def _on_my_chat_member(update: Update, context: Context) -> None:
+    """The bot was blocked, removed or re-added: pause or resume without a failed send."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    chat, member = change.chat, change.new_chat_member
+    service = context.bot_data.daily
+    now = service.clock()
+    status = member.status
+    reachable = status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, "member")
+    if status == ChatMemberStatus.RESTRICTED:
+        reachable = bool(getattr(member, "is_member", False)) and bool(
+            getattr(member, "can_send_messages", False)
+        )
+    if reachable:
+        if await service.subs.resume(chat.id, now):
+            log.info("daily quotes resumed in chat %s", chat.id)
+        return
+    reason = "restricted" if status == ChatMemberStatus.RESTRICTED else "blocked"
+    if chat.type != "private" and status != ChatMemberStatus.RESTRICTED:
+        reason = "removed"
+    if await service.subs.pause(chat.id, reason, now):
+        log.info("daily quotes paused in chat %s (%s)", chat.id, status)
+
+
+async def _on_migrate(update: Update, context: Context) -> None:
+    """The group's "upgraded to supergroup" service message: move the subscription now."""
+    message = update.effective_message
+    if message is None or not message.migrate_to_chat_id:
+        return
+    service = context.bot_data.daily
+    await service.subs.migrate(message.chat.id, message.migrate_to_chat_id, None, service.clock())
+
+
+daily_command = _stops(_daily_command)
+stats_command = _stops(_stats_command)
+on_daily_button = _stops(_on_button)
+on_my_chat_member = _stops(_on_my_chat_member)
+on_migrate = _stops(_on_migrate)
+
+
+def register_daily(app: QuoteBotApp) -> None:
+    """Add the daily handlers in group DAILY_GROUP (-1), ahead of the generic ones."""
+    if any(h.callback is daily_command for h in app.handlers.get(DAILY_GROUP, [])):
+        return
+    new_messages = filters.UpdateType.MESSAGE
+    handlers: list[BaseHandler[Update, Context, None]] = [
+        CommandHandler("daily", daily_command, filters=new_messages),
+        CommandHandler("stats", stats_command, filters=new_messages),
+        CallbackQueryHandler(on_daily_button, pattern=r"^d:"),
+        ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate),
+    ]
+    for handler in handlers:
+        app.add_handler(handler, group=DAILY_GROUP)

@@ -1,0 +1,192 @@
+"""Builders of incoming updates for the fake in :mod:`bot.offline`, as a mixin of
+:class:`FakeBotAPI`: a user writes, presses a button, types an inline query, or changes the
+bot's membership. Each enqueues the update for getUpdates and returns it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import TYPE_CHECKING, Any
+
+from bot.offline_methods import ADMIN_RIGHTS
+from bot.tg_html import JSON, command_entity
+
+
+class UpdateBuilders:
+    """Update builders, mixed into :class:`bot.offline.FakeBotAPI`."""
+
+    if TYPE_CHECKING:  # provided by FakeBotAPI (bot/offline.py)
+        bot_user: JSON
+        privacy_mode: bool
+        users: dict[int, JSON]
+        messages: dict[int, dict[int, JSON]]
+        updates: list[JSON]
+        blocked: set[int]
+        privacy_dropped: list[JSON]
+        admins: dict[int, set[int]]
+        creators: dict[int, int]
+        _update_id: int
+        _query_seq: int
+        _queries: dict[str, bool]
+
+        def _ensure_chat(self, chat_id: int, chat_type: str | None, **names: Any) -> JSON: ...
+        def _store(
+            self,
+            chat: JSON,
+            sender: JSON,
+            text: str,
+            entities: list[JSON],
+            markup: JSON | None,
+            reply: JSON | None,
+        ) -> JSON: ...
+        def _notify(self) -> None: ...
+
+    def _user(self, user_id: int, first_name: str = "Tester", username: str | None = None) -> JSON:
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        self.users[user_id] = user
+        return user
+
+    @staticmethod
+    def _sender_id(chat_id: int, user_id: int | None) -> int:
+        return user_id or (chat_id if chat_id > 0 else 777)
+
+    def _known_user(self, user_id: int) -> JSON:
+        return self.users.get(user_id) or self._user(user_id)
+
+    def _enqueue(self, kind: str, payload: JSON, *, deliver: bool = True) -> JSON:
+        update = {"update_id": self._update_id, kind: copy.deepcopy(payload)}
+        self._update_id += 1
+        if deliver:
+            self.updates.append(update)
+            self._notify()
+        return copy.deepcopy(update)
+
+    def user_message(
+        self,
+        text: str,
+        *,
+        chat_id: int,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        first_name: str = "Tester",
+        username: str | None = None,
+        reply_to: int | None = None,
+    ) -> JSON:
+        """A user writes ``text``: enqueue the update and return it (``Update.de_json``-able).
+
+        ``chat_type`` defaults to the known chat's, else to what the id implies (see
+        :meth:`add_chat`); ``user_id`` to ``chat_id`` in private chats, 777 in groups. A leading
+        ``/command[@bot]`` gets its ``bot_command`` entity. Messages a privacy-mode bot would
+        not receive are returned but not queued (see ``privacy_dropped``).
+        """
+        names = {"first_name": first_name, "username": username} if chat_id > 0 else {}
+        chat = self._ensure_chat(chat_id, chat_type, **names)
+        user = self._user(self._sender_id(chat_id, user_id), first_name, username)
+        reply = self.messages.get(chat_id, {}).get(reply_to or 0)
+        if reply_to is not None and reply is None:
+            raise ValueError(f"no message {reply_to} in chat {chat_id}")
+        entity = command_entity(text)
+        message = self._store(chat, user, text, [entity] if entity else [], None, reply)
+        if chat["type"] == "private":
+            self.blocked.discard(chat_id)  # a user writing to the bot has unblocked it
+        deliver = self._privacy_allows(chat, text, reply)
+        update = self._enqueue("message", message, deliver=deliver)
+        if not deliver:
+            self.privacy_dropped.append(update)
+        return update
+
+    def _privacy_allows(self, chat: JSON, text: str, reply: JSON | None) -> bool:
+        bot_id, bot_name = self.bot_user["id"], str(self.bot_user["username"]).lower()
+        if chat["type"] == "private" or not self.privacy_mode:
+            return True
+        if bot_id in self.admins.get(chat["id"], ()) or self.creators.get(chat["id"]) == bot_id:
+            return True
+        if reply is not None and reply["from"]["id"] == bot_id:
+            return True
+        entity = command_entity(text)
+        if entity is not None:  # /cmd or /cmd@ThisBot, but not /cmd@OtherBot
+            return text[: entity["length"]].partition("@")[2].lower() in ("", bot_name)
+        return f"@{bot_name}" in text.lower()
+
+    def _new_query_id(self, base: int) -> str:
+        self._query_seq += 1
+        query_id = str(base + self._query_seq)
+        self._queries[query_id] = False
+        return query_id
+
+    def callback_query(
+        self, *, chat_id: int, message_id: int, data: str, user_id: int | None = None
+    ) -> JSON:
+        """A user presses a button under stored message ``message_id``: enqueue, return."""
+        message = self.messages.get(chat_id, {}).get(message_id)
+        if message is None:
+            raise ValueError(f"no message {message_id} in chat {chat_id}")
+        query = {
+            "id": self._new_query_id(4_000_000_000_000),
+            "from": self._known_user(self._sender_id(chat_id, user_id)),
+            "message": message,
+            "chat_instance": str(abs(chat_id) * 31 + 7),
+            "data": data,
+        }
+        return self._enqueue("callback_query", query)
+
+    def inline_query(
+        self, query: str, *, user_id: int, offset: str = "", chat_type: str | None = "sender"
+    ) -> JSON:
+        """A user types ``@bot query``: enqueue the inline query update and return it."""
+        if len(query) > 256:
+            raise ValueError("inline queries are at most 256 characters")
+        payload: JSON = {
+            "id": self._new_query_id(5_000_000_000_000),
+            "from": self._known_user(user_id),
+            "query": query,
+            "offset": offset,
+        }
+        if chat_type:
+            payload["chat_type"] = chat_type
+        return self._enqueue("inline_query", payload)
+
+    def my_chat_member(
+        self,
+        *,
+        chat_id: int,
+        chat_type: str | None = None,
+        old_status: str,
+        new_status: str,
+        user_id: int | None = None,
+    ) -> JSON:
+        """The bot's own membership changed: enqueue and return the update.
+
+        Statuses: creator, administrator, member, left, kicked. "kicked"/"left" also block the
+        chat, "member"/"administrator" unblock it, as on Telegram.
+        """
+        chat = self._ensure_chat(chat_id, chat_type)
+
+        def member(status: str) -> JSON:
+            extra: dict[str, JSON] = {
+                "creator": {"is_anonymous": False}, "administrator": ADMIN_RIGHTS,
+                "member": {}, "left": {}, "kicked": {"until_date": 0},
+            }  # fmt: skip
+            if status not in extra:
+                raise ValueError(f"unsupported chat member status {status!r}")
+            return {"status": status, "user": self.bot_user, **extra[status]}
+
+        payload = {
+            "chat": chat,
+            "from": self._known_user(self._sender_id(chat_id, user_id)),
+            "date": int(time.time()),
+            "old_chat_member": member(old_status),
+            "new_chat_member": member(new_status),
+        }
+        admins = self.admins.setdefault(chat_id, set())
+        admins.discard(self.bot_user["id"])
+        if new_status == "administrator":
+            admins.add(self.bot_user["id"])
+        if new_status in ("kicked", "left"):
+            self.blocked.add(chat_id)
+        else:
+            self.blocked.discard(chat_id)
+        return self._enqueue("my_chat_member", payload)
