@@ -9,8 +9,9 @@ For each scale, in separate processes (so each peak RSS is its own):
   FTS5 triggers included: "ingest"), then build the lookup index (vocabulary, deletion index:
   "index build") and write a labelled query set;
 * serve: a fresh process opens the database, loads the lookup and answers every query once
-  (restart-to-first-answer includes interpreter start-up and imports); median and p99 latency
-  per query type, recall@5 on the queries whose target is unambiguous;
+  with up to 50 results, as the bot asks (restart-to-first-answer includes interpreter
+  start-up and imports); median and p99 latency per query type, recall@5 on the queries
+  whose target is unambiguous;
 * baseline: rapidfuzz ``process.extract`` (WRatio) over every quote text, on a sample of the
   text queries.
 
@@ -51,6 +52,7 @@ from bot.lookup import Lookup, LookupResult  # noqa: E402
 from bot.store import QuoteStore  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+LIMIT = 50  # results per lookup, as the bot asks (recall looks at the first five)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 TEXT_TYPES = ("word", "word_typo1", "word_typo2", "phrase", "phrase_typo", "words_typo")
 NAME_TYPES = ("who", "who_typo", "who_cyrillic", "org", "case_typo", "case_cyrillic")
@@ -351,7 +353,7 @@ async def serve(queries: list[dict[str, Any]], db: Path, spawned_at: float) -> d
     lookup = Lookup(store)
     await lookup.load()
     load_s = time.perf_counter() - started
-    first = await lookup.search(queries[0]["query"], limit=5)
+    first = await lookup.search(queries[0]["query"], limit=LIMIT)
     first_answer_s = time.time() - spawned_at
     del first
     rows = []
@@ -359,7 +361,7 @@ async def serve(queries: list[dict[str, Any]], db: Path, spawned_at: float) -> d
     for q in queries:
         call = getattr(lookup, q["command"])
         t = time.perf_counter()
-        result = await call(q["query"], limit=5)
+        result = await call(q["query"], limit=LIMIT)
         ms = (time.perf_counter() - t) * 1000
         ok = found(result, q)
         rows.append({"type": q["type"], "ms": ms, "unambiguous": q["unambiguous"], "found": ok})

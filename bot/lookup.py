@@ -23,7 +23,7 @@ import random as _random
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 from bot import search_store as ss
 from bot.search import (
@@ -50,6 +50,7 @@ from bot.search import (
     rank,
     tokens,
     typo_quality,
+    word_keys,
 )
 from bot.store import CaseRow, QuoteStore, SpeakerRow, StoredQuote, fetch_quotes_by_id
 
@@ -332,10 +333,11 @@ class Lookup:
         if not any(g.terms or g.entities for g in groups):
             return LookupResult([], self._suggest_search(conn, state, parsed), title)
         groups = [g for g in groups if g.terms or g.entities]
+        groups += self._minor_groups(conn, parsed, content)
         ids = self._candidates(conn, state, parsed, groups, restrictions)
         with_cases = any(k == "case" for g in groups for k, _ in g.entities)
         candidates = ss.fetch_candidates(conn, ids, with_cases)
-        ranked = rank(candidates, groups, state.data.total_quotes)
+        ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
         ranked = [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit]
         if not ranked:
             return LookupResult([], self._suggest_search(conn, state, parsed), title)
@@ -404,6 +406,24 @@ class Lookup:
             groups.append(Group(w, quality, df, entities, tuple(t for t, _ in best)))
         return groups
 
+    @staticmethod
+    def _minor_groups(
+        conn: sqlite3.Connection, parsed: ParsedQuery, content: Sequence[QueryWord]
+    ) -> list[Group]:
+        """The stop words of a query that has other words: exact, and weighing little."""
+        if any(w.stop for w in content):
+            return []
+        stops = list(dict.fromkeys(w.key for w in parsed.words if w.stop))
+        found = ss.terms_by_key(conn, stops)
+        groups = []
+        for w in parsed.words:
+            terms = found.pop(w.key, None)
+            if w.stop and terms:
+                quality = {t.key: 1.0 for t in terms}
+                fts = tuple(t.term for t in terms)
+                groups.append(Group(w, quality, terms[0].df, {}, fts, minor=True))
+        return groups
+
     def _near(
         self, conn: sqlite3.Connection, state: _State, form: str, has_exact: bool
     ) -> list[tuple[ss.Term, float]]:
@@ -454,7 +474,8 @@ class Lookup:
         if restrictions and min(r.size for r in restrictions) <= SMALL_SET:
             add(ss.restricted_ids(conn, restrictions, SMALL_SET))
             return list(ids)
-        text = [g for g in groups if _fts_terms(g)]
+        text = [g for g in groups if _fts_terms(g) and not g.minor]
+        minor = [g for g in groups if g.minor]
         by_key = {g.word.key: g for g in text}
         # 1. the query as a phrase of its best corrections (stop words as typed)
         if len(parsed.words) >= 2 and len(parsed.words) <= MAX_QUERY_WORDS + 4:
@@ -476,7 +497,11 @@ class Lookup:
         # 2. all words, best correction each; then all words with every correction
         if text:
             best = fts_all([_fts_terms(g)[:1] for g in text])
-            add(ss.fts_ids(conn, best, PER_STAGE, deadline, restrictions))
+            found = ss.fts_ids(conn, best, PER_STAGE, deadline, restrictions)
+            if len(found) >= PER_STAGE and minor:  # too many: the stop words may tell them apart
+                narrower = fts_all([_fts_terms(g)[:1] for g in (*text, *minor)])
+                add(ss.fts_ids(conn, narrower, PER_STAGE, deadline, restrictions))
+            add(found)
             every = fts_all([_fts_terms(g) for g in text])
             if every != best:
                 add(ss.fts_ids(conn, every, PER_STAGE, deadline, restrictions))
@@ -527,17 +552,13 @@ class Lookup:
         suggestions: list[Suggestion] = []
         words = []
         changed = False
-        for w in parsed.words:
-            if w.stop or len(w.key) < 3:
-                words.append(w.key)
-                continue
-            near = ss.suggest_terms(conn, w.key, state.vocab)
-            exact = ss.terms_by_key(conn, [w.key])
-            if near and not exact:
-                words.append(near[0].key)
-                changed = True
-            else:
-                words.append(w.key)
+        known = ss.terms_by_key(conn, [w.key for w in parsed.words])
+        for w in parsed.words[: MAX_QUERY_WORDS * 2]:
+            near = []
+            if not w.stop and len(w.key) >= 3 and w.key not in known:
+                near = ss.suggest_terms(conn, w.key, state.vocab)
+            words.append(near[0].key if near else w.key)
+            changed = changed or bool(near)
         if changed:
             corrected = " ".join(words)
             suggestions.append(Suggestion("word", corrected, "search", corrected))
@@ -598,10 +619,17 @@ def _fts_terms(group: Group | None) -> tuple[str, ...]:
     return group.fts_terms if group is not None else ()
 
 
-def _name_spans(text: str, names: Iterable[str]) -> tuple[tuple[int, int], ...]:
+@lru_cache(maxsize=4096)
+def _name_words(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    wanted = {tuple(word_keys(name)) for name in names}
+    return tuple(w for w in wanted if w and (len(w) > 1 or len(w[0]) >= 3))
+
+
+def _name_spans(text: str, names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """Where a whole name or alias is written in ``text`` (consecutive words)."""
-    wanted = {tuple(k for k, _, _ in tokens(name)) for name in names}
-    wanted = {w for w in wanted if w and (len(w) > 1 or len(w[0]) >= 3)}
+    wanted = _name_words(names)
+    folded = text.lower() if text.isascii() else " ".join(word_keys(text))
+    wanted = tuple(w for w in wanted if w[0] in folded)  # a cheap first pass
     if not wanted:
         return ()
     words = tokens(text)

@@ -4,13 +4,21 @@ with the functions here.
 
 Queries
 -------
-* A query is cut to :data:`MAX_QUERY_CHARS` characters (after control and format characters
-  are replaced by spaces), and at most :data:`MAX_QUERY_WORDS` content words are used.
+* Control, format, surrogate and private-use characters become spaces, and a query is cut to
+  :data:`MAX_QUERY_CHARS` (200) characters; at most :data:`MAX_QUERY_WORDS` (10) content
+  words count.
 * ``who:NAME``, ``case:NAME`` and ``org:NAME`` are filters (``who:"julia hall"`` or
   ``who:julia_hall`` for several words); anything else, ``text:xyz`` included, is plain text.
 * Words are the runs of letters and digits, as SQLite's ``unicode61`` tokenizer sees them
-  (``don't`` is ``don`` + ``t``, ``e-mail`` is ``e`` + ``mail``). Every term sent to FTS5 is
-  written as an FTS5 string (:func:`fts_string`), so no user text is ever FTS5 syntax.
+  (``don't`` is ``don`` + ``t``, ``e-mail`` is ``e`` + ``mail``), folded by
+  :func:`bot.corpus.fold` (case, apostrophes, diacritics, ё). Stop words count only a little
+  (:data:`MINOR_WEIGHT`, exact matches only, never highlighted) unless the query has nothing
+  else. Every term sent to FTS5 is written as an FTS5 string
+  (:func:`fts_string`), so no user text is ever FTS5 syntax; SQL gets bound parameters only.
+* Typos (:func:`max_edits`): none in words of up to 3 letters, one edit up to 6 letters, two
+  from 7 (a word of 5–6 letters with nothing one edit away may go to two); a transposition is
+  one edit. A query word that matches nothing in the corpus, even with typos, is ignored when
+  other words match. Cyrillic words are also tried transliterated (anyascii).
 
 Scores and thresholds (0–100)
 -----------------------------
@@ -24,12 +32,17 @@ Scores and thresholds (0–100)
   each word weighted by its rarity (inverse document frequency) and by how well it matched
   (1 exact, 0.85–0.9 with one typo, 0.6–0.7 with two, 0.75 as a prefix); a word naming the
   quote's speaker, organisation or case counts at 0.9 of its name match, a word of the
-  speaker's role at 0.9 × 0.8. ``phrase`` is the share of
-  neighbouring query words that are neighbours, in order, in the quote.
+  speaker's role at 0.9 × 0.8. ``phrase`` is the share of neighbouring query words that
+  stand as far apart, in order, in the quote (half for one word more or less between them).
   ``score = 100 × coverage × (0.8 + 0.2 × phrase)`` (one-word queries: ``100 × coverage``);
-  two words that both name the quote's speaker ("julia hall") count as neighbours.
+  two words that both name the quote's speaker ("julia hall") count as neighbours. Ties go to
+  the quote holding the whole query word for word, then to the shorter quote.
   Results need :data:`SEARCH_THRESHOLD` (50): e.g. every word found but never side by side
-  (80), or two of three equally rare words found exactly and next to each other (67).
+  scores 80, two of three equally rare words found side by side 60, one of two 40 (dropped).
+* "Did you mean" (when nothing clears a threshold): names scoring at least
+  :data:`SUGGEST_THRESHOLD` (55) in any of the three kinds, and for ``search`` the query with
+  each unknown word replaced by the nearest corpus word within one edit more than search
+  allows.
 """
 
 from __future__ import annotations
@@ -52,7 +65,8 @@ MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 10
 NAME_THRESHOLD = 70.0
 SEARCH_THRESHOLD = 50.0
-SUGGEST_THRESHOLD = 55.0  # names offered as "did you mean" when nothing clears the threshold
+SUGGEST_THRESHOLD = 55.0  # names offered as "did you mean" when nothing clears a threshold
+MINOR_WEIGHT = 0.25  # a stop word in a query with other words (content words: 0.5 and up)
 FILTER_KINDS = ("who", "case", "org")
 
 
@@ -252,15 +266,18 @@ def parse_query(text: str) -> ParsedQuery:
 
 @dataclass(frozen=True)
 class Group:
-    """One content word of the query and what counts as finding it in a quote."""
+    """One word of the query and what counts as finding it in a quote."""
 
     word: QueryWord
     terms: Mapping[str, float]  # word key in a quote -> match quality (0..1]
     df: int  # documents holding the commonest of its terms (0: unknown)
     entities: Mapping[tuple[str, int], float] = field(default_factory=dict)  # names it matches
     fts_terms: tuple[str, ...] = ()  # FTS5 terms to ask for, best first
+    minor: bool = False  # a stop word beside content words: a small tie-breaking weight
 
     def weight(self, total_docs: int) -> float:
+        if self.minor:
+            return MINOR_WEIGHT
         df = max(self.df, 1)
         return max(0.5, math.log(1 + max(total_docs, df) / df))
 
@@ -277,6 +294,7 @@ class Ranked:
     id: int
     score: float
     length: int  # words in the quote
+    verbatim: bool = False  # holds the whole query, stop words included, word for word
 
 
 def word_keys(text: str) -> list[str]:
@@ -294,14 +312,23 @@ def _lookup(groups: Sequence[Group]) -> dict[str, list[tuple[int, float]]]:
     return table
 
 
-def rank(candidates: Iterable[Candidate], groups: Sequence[Group], total_docs: int) -> list[Ranked]:
-    """Score candidates (see the module docstring), best first; ties go to shorter quotes."""
+def rank(
+    candidates: Iterable[Candidate],
+    groups: Sequence[Group],
+    total_docs: int,
+    query: Sequence[QueryWord] = (),
+) -> list[Ranked]:
+    """Score candidates (see the module docstring), best first. Ties go to the quotes that
+    hold the whole ``query`` word for word (stop words included), then to shorter quotes."""
     if not groups:
         return []
+    by_word = {g.word.key: g for g in groups}
+    steps = [{w.key, *by_word[w.key].terms} if w.key in by_word else {w.key} for w in query]
     weights = [g.weight(total_docs) for g in groups]
     total_weight = sum(weights)
     table = _lookup(groups)
-    order = sorted(range(len(groups)), key=lambda gi: groups[gi].word.position)
+    major = [gi for gi, g in enumerate(groups) if not g.minor]
+    order = sorted(major, key=lambda gi: groups[gi].word.position)
     pairs = list(itertools.pairwise(order))
     named = [gi for gi, g in enumerate(groups) if g.entities]
     ranked = []
@@ -310,7 +337,8 @@ def rank(candidates: Iterable[Candidate], groups: Sequence[Group], total_docs: i
         by_name = [False] * len(groups)
         positions: list[list[int]] = [[] for _ in groups]
         words = word_keys(cand.text)
-        present = table.keys() & set(words)
+        vocabulary = set(words)
+        present = table.keys() & vocabulary
         for key in present:
             for gi, quality in table[key]:
                 if quality > best[gi]:
@@ -330,31 +358,53 @@ def rank(candidates: Iterable[Candidate], groups: Sequence[Group], total_docs: i
         coverage = sum(w * b for w, b in zip(weights, best, strict=True)) / total_weight
         if pairs:
             near = sum(
-                1
+                1.0
+                if by_name[a] and by_name[b]
+                else _adjacent(positions[a], positions[b], groups, a, b)
                 for a, b in pairs
-                if (by_name[a] and by_name[b])
-                or _adjacent(positions[a], positions[b], groups, a, b)
             )
             score = 100.0 * coverage * (0.8 + 0.2 * near / len(pairs))
         else:
             score = 100.0 * coverage
-        ranked.append(Ranked(cand.id, round(min(score, 100.0), 1), len(words)))
-    ranked.sort(key=lambda r: (-r.score, r.length, r.id))
+        verbatim = (
+            len(steps) > 1
+            and all(not step.isdisjoint(vocabulary) for step in steps)
+            and _holds(words, steps)
+        )
+        ranked.append(Ranked(cand.id, round(min(score, 100.0), 1), len(words), verbatim))
+    ranked.sort(key=lambda r: (-r.score, not r.verbatim, r.length, r.id))
     return ranked
 
 
+def _holds(words: Sequence[str], steps: Sequence[set[str]]) -> bool:
+    """Whether ``words`` has a run whose i-th word is in ``steps[i]``, for every i."""
+    first, n = steps[0], len(steps)
+    return any(
+        w in first and all(words[i + j] in steps[j] for j in range(1, n))
+        for i, w in enumerate(words[: len(words) - n + 1])
+    )
+
+
 def highlight(text: str, groups: Sequence[Group]) -> tuple[tuple[int, int], ...]:
-    """[start, end) spans of the words of ``text`` that matched a query word."""
-    table = _lookup(groups)
+    """[start, end) spans of the words of ``text`` that matched a query word (not the stop
+    words of a query that has other words)."""
+    table = _lookup([g for g in groups if not g.minor])
     return tuple((start, end) for key, start, end in tokens(text) if key in table)
 
 
-def _adjacent(first: list[int], second: list[int], groups: Sequence[Group], a: int, b: int) -> bool:
+def _adjacent(
+    first: list[int], second: list[int], groups: Sequence[Group], a: int, b: int
+) -> float:
+    """1 when the two words stand as far apart as in the query (stop words between them
+    included), 0.5 when one word more lies between them, else 0."""
     if not first or not second:
-        return False
+        return 0.0
     gap = max(1, groups[b].word.position - groups[a].word.position)
     wanted = set(second)
-    return any(p + d in wanted for p in first for d in range(1, gap + 2))
+    if any(p + gap in wanted for p in first):
+        return 1.0
+    loose = (gap + 1, gap - 1) if gap > 1 else (gap + 1,)
+    return 0.5 if any(p + d in wanted for p in first for d in loose) else 0.0
 
 
 # -- name matching --------------------------------------------------------------------------

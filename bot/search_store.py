@@ -4,7 +4,7 @@ Every function takes the store's ``sqlite3.Connection`` and runs inside one
 :meth:`bot.store.QuoteStore.run` unit of work. User text only ever reaches SQL as bound
 parameters, and FTS5 only as strings built by :func:`bot.search.fts_string`.
 
-Tables (migration 2 in :data:`bot.store.MIGRATIONS`):
+Tables (the lookup migration appended to :data:`bot.store.MIGRATIONS`):
 
 * ``search_terms(id, term, key, df)``: every term of ``quotes_fts`` as FTS5 indexed it, its
   folded matching key and its document frequency (read from an ``fts5vocab`` table).
@@ -13,6 +13,9 @@ Tables (migration 2 in :data:`bot.store.MIGRATIONS`):
 * ``search_state(name, value)``: the quote count and largest id the index reflects. New quotes
   are added incrementally (their vocabulary read through a temporary FTS5 table with the same
   tokenizer); anything else (deleted quotes, a new index version) rebuilds from scratch.
+  :class:`bot.lookup.Lookup` compares ``max(id)`` on every lookup, so imports are picked up at
+  once; a deletion alone is noticed at the next ``load()`` (until then only the document
+  frequencies used for weighting are stale: FTS5 itself is kept current by its triggers).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -417,7 +420,3 @@ def quote_ids_by_case(conn: sqlite3.Connection, case_id: int, limit: int) -> lis
         (case_id, limit),
     )
     return [int(r[0]) for r in rows]
-
-
-def run_all(conn: sqlite3.Connection, *steps: Callable[[sqlite3.Connection], Any]) -> list[Any]:
-    return [step(conn) for step in steps]
