@@ -19,6 +19,7 @@ bounds the FTS5 work of a single lookup.
 
 from __future__ import annotations
 
+import logging
 import random as _random
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -55,6 +56,7 @@ from bot.search import (
 from bot.store import CaseRow, QuoteStore, SpeakerRow, StoredQuote, fetch_quotes_by_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
+log = logging.getLogger(__name__)
 
 PER_STAGE = 100  # rows per FTS5 query
 PER_RELAXED = 50  # rows per leave-one-out query
@@ -100,6 +102,7 @@ class _State:
     speakers: dict[int, SpeakerRow]
     cases: dict[int, CaseRow]
     orgs: dict[int, ss.OrganisationRow]
+    stale: bool = False  # the persisted vocabulary could not be brought up to date
 
 
 class Lookup:
@@ -117,7 +120,13 @@ class Lookup:
         await self.store.run(self._load)
 
     def _load(self, conn: sqlite3.Connection) -> _State:
-        self.last_index = ss.refresh_index(conn)
+        try:
+            self.last_index = ss.refresh_index(conn)
+        except sqlite3.OperationalError as exc:  # locked by a writer, or a read-only file
+            # FTS5 is current anyway (triggers); only typo corrections miss the new words.
+            log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
+            max_id = ss.current_max_id(conn)
+            self.last_index = ss.IndexState(max_id, -1, -1, "skipped", 0.0)
         data = ss.load_names(conn)
         entries: list[NameEntry] = []
         for s in data.speakers:
@@ -151,6 +160,7 @@ class Lookup:
             speakers={s.id: s for s in data.speakers},
             cases={c.id: c for c in data.cases},
             orgs={o.id: o for o in data.organisations},
+            stale=self.last_index.rebuilt == "skipped",
         )
         self._state = state
         return state
@@ -396,6 +406,8 @@ class Lookup:
             if not fts and w is last and len(w.key) >= 4:
                 for t in ss.terms_with_prefix(conn, w.key, 3):
                     add(t, PREFIX_QUALITY)
+            if not fts and state.stale:  # the vocabulary may lack the newest words
+                add(ss.Term(w.key, w.key, 1), 1.0)
             entities = state.people.word_entities(w, fuzzy=not exact_df)
             entities.update(state.cases_index.word_entities(w, fuzzy=not exact_df))
             if w.key in state.role_words and len(state.role_words[w.key]) <= 200:

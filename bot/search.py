@@ -11,10 +11,10 @@ Queries
   ``who:julia_hall`` for several words); anything else, ``text:xyz`` included, is plain text.
 * Words are the runs of letters and digits, as SQLite's ``unicode61`` tokenizer sees them
   (``don't`` is ``don`` + ``t``, ``e-mail`` is ``e`` + ``mail``), folded by
-  :func:`bot.corpus.fold` (case, apostrophes, diacritics, ё). Stop words count only a little
-  (:data:`MINOR_WEIGHT`, exact matches only, never highlighted) unless the query has nothing
-  else. Every term sent to FTS5 is written as an FTS5 string
-  (:func:`fts_string`), so no user text is ever FTS5 syntax; SQL gets bound parameters only.
+  :func:`bot.corpus.fold` (case, apostrophes, diacritics, ё). Stop words do not count in the
+  score (they only break ties, and are never highlighted) unless the query has nothing else.
+  Every term sent to FTS5 is written as an FTS5 string (:func:`fts_string`), so no user text
+  is ever FTS5 syntax; SQL gets bound parameters only.
 * Typos (:func:`max_edits`): none in words of up to 3 letters, one edit up to 6 letters, two
   from 7 (a word of 5–6 letters with nothing one edit away may go to two); a transposition is
   one edit. A query word that matches nothing in the corpus, even with typos, is ignored when
@@ -36,7 +36,8 @@ Scores and thresholds (0–100)
   stand as far apart, in order, in the quote (half for one word more or less between them).
   ``score = 100 × coverage × (0.8 + 0.2 × phrase)`` (one-word queries: ``100 × coverage``);
   two words that both name the quote's speaker ("julia hall") count as neighbours. Ties go to
-  the quote holding the whole query word for word, then to the shorter quote.
+  the quote holding the whole query word for word, then to the one holding more of the
+  query's stop words, then to the shorter quote.
   Results need :data:`SEARCH_THRESHOLD` (50): e.g. every word found but never side by side
   scores 80, two of three equally rare words found side by side 60, one of two 40 (dropped).
 * "Did you mean" (when nothing clears a threshold): names scoring at least
@@ -66,7 +67,6 @@ MAX_QUERY_WORDS = 10
 NAME_THRESHOLD = 70.0
 SEARCH_THRESHOLD = 50.0
 SUGGEST_THRESHOLD = 55.0  # names offered as "did you mean" when nothing clears a threshold
-MINOR_WEIGHT = 0.25  # a stop word in a query with other words (content words: 0.5 and up)
 FILTER_KINDS = ("who", "case", "org")
 
 
@@ -273,11 +273,11 @@ class Group:
     df: int  # documents holding the commonest of its terms (0: unknown)
     entities: Mapping[tuple[str, int], float] = field(default_factory=dict)  # names it matches
     fts_terms: tuple[str, ...] = ()  # FTS5 terms to ask for, best first
-    minor: bool = False  # a stop word beside content words: a small tie-breaking weight
+    minor: bool = False  # a stop word beside content words: it only breaks ties
 
     def weight(self, total_docs: int) -> float:
         if self.minor:
-            return MINOR_WEIGHT
+            return 0.0
         df = max(self.df, 1)
         return max(0.5, math.log(1 + max(total_docs, df) / df))
 
@@ -295,6 +295,7 @@ class Ranked:
     score: float
     length: int  # words in the quote
     verbatim: bool = False  # holds the whole query, stop words included, word for word
+    minor: int = 0  # how many of the query's stop words it holds
 
 
 def word_keys(text: str) -> list[str]:
@@ -319,7 +320,8 @@ def rank(
     query: Sequence[QueryWord] = (),
 ) -> list[Ranked]:
     """Score candidates (see the module docstring), best first. Ties go to the quotes that
-    hold the whole ``query`` word for word (stop words included), then to shorter quotes."""
+    hold the whole ``query`` word for word (stop words included), then to those holding more
+    of its stop words, then to shorter quotes."""
     if not groups:
         return []
     by_word = {g.word.key: g for g in groups}
@@ -328,6 +330,7 @@ def rank(
     total_weight = sum(weights)
     table = _lookup(groups)
     major = [gi for gi, g in enumerate(groups) if not g.minor]
+    minors = [gi for gi, g in enumerate(groups) if g.minor]
     order = sorted(major, key=lambda gi: groups[gi].word.position)
     pairs = list(itertools.pairwise(order))
     named = [gi for gi, g in enumerate(groups) if g.entities]
@@ -371,8 +374,9 @@ def rank(
             and all(not step.isdisjoint(vocabulary) for step in steps)
             and _holds(words, steps)
         )
-        ranked.append(Ranked(cand.id, round(min(score, 100.0), 1), len(words), verbatim))
-    ranked.sort(key=lambda r: (-r.score, not r.verbatim, r.length, r.id))
+        minor = sum(1 for gi in minors if best[gi])
+        ranked.append(Ranked(cand.id, round(min(score, 100.0), 1), len(words), verbatim, minor))
+    ranked.sort(key=lambda r: (-r.score, not r.verbatim, -r.minor, r.length, r.id))
     return ranked
 
 

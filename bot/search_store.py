@@ -49,7 +49,7 @@ class IndexState:
     max_id: int
     count: int
     terms: int
-    rebuilt: str  # "none" | "incremental" | "full"
+    rebuilt: str  # "none" | "incremental" | "full" (| "skipped": could not write)
     seconds: float
 
 

@@ -6,17 +6,20 @@ import asyncio
 import random
 import re
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import search_store
+from bot.corpus import Catalog
 from bot.lookup import Hit, Lookup, LookupResult
 from bot.search import MAX_QUERY_CHARS, NAME_THRESHOLD, SEARCH_THRESHOLD
-from bot.store import QuoteStore
+from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
 
 HALL, DALHUISEN, WILLIAMSON = "Julia Hall", "John Dalhuisen", "Hugh Williamson"
 FARDEAU, ODF, UNW = "Jean-Marie Fardeau", "Open Dialog Foundation", "UN Watch"
@@ -516,14 +519,34 @@ async def test_index_rebuilds_after_a_deletion_and_skips_when_current(
         await store.close()
 
 
-async def _catalog():  # type: ignore[no-untyped-def]
-    from bot.corpus import Catalog
-    from bot.store import CATALOG_FILE, DATA_DIR
+async def test_a_locked_database_still_answers(seed_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "copy.db"
+    shutil.copy(seed_db, path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute(
+        "INSERT INTO quotes (fingerprint, text, speaker_id, source_id, position) "
+        "VALUES ('x', 'Zanzibar speaks.', 1, 1, 99)"
+    )
+    writer.execute("BEGIN IMMEDIATE")  # hold the write lock: the index cannot be refreshed
+    store = await QuoteStore.open(path)
+    try:
+        await store.run(lambda conn: conn.execute("PRAGMA busy_timeout = 50"))
+        lookup = Lookup(store)
+        await lookup.load()
+        assert lookup.last_index is not None and lookup.last_index.rebuilt == "skipped"
+        assert (await lookup.search("zanzibar")).hits  # FTS5 itself is current
+        assert (await lookup.who("hall")).hits
+    finally:
+        await store.close()
+        writer.execute("ROLLBACK")
+        writer.close()
 
+
+async def _catalog() -> Catalog:
     return Catalog.load(DATA_DIR / CATALOG_FILE)
 
 
-def _terms(conn):  # type: ignore[no-untyped-def]
+def _terms(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return sorted(conn.execute("SELECT term, key, df FROM search_terms").fetchall())
 
 
