@@ -35,18 +35,24 @@ class DocumentError(ValueError):
         self.reason = reason
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """Normalise for matching: case, apostrophes, diacritics, ё, whitespace."""
     text = unicodedata.normalize("NFKC", text).translate(APOSTROPHES).casefold()
+    if text.isascii():  # the common case, and the hot path of a large import
+        return " ".join(text.split())
     text = text.replace("ё", "е")
     decomposed = unicodedata.normalize("NFD", text)
     # Drop combining marks, but keep the Cyrillic short i (й = и + breve) intact.
-    stripped = "".join(
-        c
-        for i, c in enumerate(decomposed)
-        if not (unicodedata.combining(c) and not _keeps(decomposed, i))
-    )
-    return " ".join(unicodedata.normalize("NFC", stripped).split())
+    if any(unicodedata.combining(c) for c in decomposed):
+        decomposed = "".join(
+            c
+            for i, c in enumerate(decomposed)
+            if not (unicodedata.combining(c) and not _keeps(decomposed, i))
+        )
+    return " ".join(unicodedata.normalize("NFC", decomposed).split())
 
 
 def _keeps(text: str, i: int) -> bool:
@@ -55,7 +61,7 @@ def _keeps(text: str, i: int) -> bool:
 
 def key(text: str) -> str:
     """An identity key: folded, letters and digits only (merges role/name punctuation)."""
-    return "".join(c for c in fold(text) if c.isalnum())
+    return _NOT_ALNUM.sub("", fold(text))
 
 
 def slugify(text: str) -> str:

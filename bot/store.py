@@ -403,6 +403,9 @@ def _add_quotes(
         _sync_catalog(conn, catalog)
         source_ids: dict[str, int] = {}
         case_ids: dict[str, int] = {}
+        # Per-import memos: a large import repeats the same few organisations and speakers.
+        org_ids: dict[str, int] = {}
+        speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
         for quote in quotes:
             # A record's own source (a CSV/JSON "source" field) wins over the file's name.
             quote_source = quote.source or source
@@ -412,23 +415,28 @@ def _add_quotes(
                     "SELECT id FROM sources WHERE name = ?", (quote_source,)
                 ).fetchone()[0]
             source_id = source_ids[quote_source]
-            org_id = (
-                _id_for(conn, "organisations", quote.organisation) if quote.organisation else None
-            )
-            speaker_id = _id_for(
-                conn, "speakers", quote.speaker, role=quote.role, organisation_id=org_id
-            )
+            org_id = None
+            if quote.organisation:
+                if quote.organisation not in org_ids:
+                    org_ids[quote.organisation] = _id_for(conn, "organisations", quote.organisation)
+                org_id = org_ids[quote.organisation]
+            speaker_key = key(quote.speaker)
+            if speaker_key not in speakers:
+                speaker_id = _id_for(
+                    conn, "speakers", quote.speaker, role=quote.role, organisation_id=org_id
+                )
+                stored_role = conn.execute(
+                    "SELECT role FROM speakers WHERE id = ?", (speaker_id,)
+                ).fetchone()[0]
+                speakers[speaker_key] = (speaker_id, stored_role)
+            speaker_id, known_role = speakers[speaker_key]
             # One speaker, one role whatever its punctuation: reuse the stored spelling.
-            role = quote.role
-            known_role = conn.execute(
-                "SELECT role FROM speakers WHERE id = ?", (speaker_id,)
-            ).fetchone()[0]
-            if key(known_role) == key(role):
-                role = known_role
+            role = known_role if key(known_role) == key(quote.role) else quote.role
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
             # AUTOINCREMENT id, and every re-seed would push the next new id further away.
+            quote_fingerprint = fingerprint(quote)
             existing = conn.execute(
-                "SELECT id FROM quotes WHERE fingerprint = ?", (fingerprint(quote),)
+                "SELECT id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
             ).fetchone()
             if existing:
                 quote_id = existing[0]
@@ -438,7 +446,7 @@ def _add_quotes(
                                            source_id, position, date)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
-                        fingerprint(quote),
+                        quote_fingerprint,
                         quote.text,
                         speaker_id,
                         role,
