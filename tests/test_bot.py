@@ -280,3 +280,13 @@ async def test_inline_results_page_with_next_offset(bot: BotHarness) -> None:
         seen |= {r["id"] for r in page["results"]}
         offset = page["next_offset"]
     assert len(seen) >= 73
+
+
+async def test_did_you_mean_buttons_run_the_suggested_command(bot: BotHarness) -> None:
+    msg = only(await bot.send("/who shalabaeva"))  # a case, asked as a speaker
+    assert "Nothing found" in msg.text and "Did you mean" in msg.text
+    assert buttons(msg) == [("Alma Shalabayeva", "q:c:Alma Shalabayeva")]
+    result = only(await bot.press(msg, "q:c:Alma Shalabayeva"))
+    assert "Alma Shalabayeva" in result.text and "1/3" in result.text
+    msg = only(await bot.send("/case julia hall"))
+    assert buttons(msg) == [("Julia Hall", "q:w:Julia Hall")]
