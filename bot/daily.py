@@ -106,8 +106,10 @@ class DailyService:
     """Delivers due quotes of the day. ``clock`` and ``sleep`` are injectable for tests.
 
     ``resend_ambiguous``: after a timeout that may have delivered the message, send again
-    (risking a duplicate) instead of recording ``doubt`` (risking a missed day). Off: at
-    most once per chat per day.
+    later that day (risking a duplicate) instead of recording ``doubt`` (risking a missed
+    day). On by default, as the daily issue asks ("timeouts … retried later that day, not
+    lost"); Telegram has no idempotency key, so one of the two risks must be taken. A crash
+    while a request is in flight is still resolved as ``doubt`` (at most once).
     """
 
     def __init__(
@@ -121,7 +123,7 @@ class DailyService:
         workers: int = 32,
         lease: float = 120.0,
         linger: float = 30.0,
-        resend_ambiguous: bool = False,
+        resend_ambiguous: bool = True,
         admin_ttl: float = 60.0,
     ) -> None:
         self.subs = SubscriptionStore(store)

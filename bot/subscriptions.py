@@ -17,9 +17,11 @@ bot and ``quotebot broadcast`` - never both claim a day):
              its quote. A row already ``sent``/``doubt``/``failed`` for that date: skip.
 2. sending   written by the rate limiter's ``on_start`` hook the moment the request is
              released to Telegram: from here on the message may exist.
-3. outcome   ``sent`` | ``retry`` (certainly not sent: 429, 5xx, no connection) |
+3. outcome   ``sent`` | ``retry`` (certainly not sent: 429, 5xx, no connection; and, by
+             default, a timeout after the request left, see ``DailyService``) |
              ``failed`` (not today: blocked, gone) | ``moved`` (chat migrated) |
-             ``doubt`` (maybe sent: timeout after the request left, or a crash in step 2).
+             ``doubt`` (maybe sent: a crash in step 2, or a timeout when
+             ``resend_ambiguous`` is off).
 
 A ``sending`` row found after its lease expired means the sender died mid-request. Telegram
 has no idempotency key, so it is resolved as ``doubt`` and NOT resent: at most once per

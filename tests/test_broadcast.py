@@ -264,8 +264,9 @@ async def test_retries_stop_at_the_end_of_the_local_day(tmp_path: Path) -> None:
         assert sub is not None and sub.next_date == date(2024, 6, 4)
 
 
-async def test_ambiguous_timeouts_are_at_most_once(tmp_path: Path) -> None:
-    async with daily_bot(tmp_path / "q.db", FakeClock(START)) as bot:
+async def test_ambiguous_timeouts_are_at_most_once_when_resending_is_off(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    async with daily_bot(tmp_path / "q.db", clock, resend_ambiguous=False) as bot:
         for chat in (PRIVATE, PRIVATE + 1):
             await bot.subscribe(chat)
         # Telegram delivered, then the answer timed out: never a second copy.
@@ -279,13 +280,20 @@ async def test_ambiguous_timeouts_are_at_most_once(tmp_path: Path) -> None:
         assert len(bot.quotes_to(PRIVATE + 1)) == 1
 
 
-async def test_resend_ambiguous_trades_duplicates_for_no_missed_days(tmp_path: Path) -> None:
-    async with daily_bot(tmp_path / "q.db", FakeClock(START), resend_ambiguous=True) as bot:
+async def test_timeouts_are_retried_later_that_day_by_default(tmp_path: Path) -> None:
+    async with daily_bot(tmp_path / "q.db", FakeClock(START)) as bot:
         await bot.subscribe(PRIVATE)
+        await bot.subscribe(PRIVATE + 1)
         bot.fake.inject("sendMessage", "timeout", chat_id=PRIVATE)
+        # The documented price: delivered, then the answer timed out -> a second copy.
+        bot.fake.inject("sendMessage", "timeout_after_send", chat_id=PRIVATE + 1)
         await bot.run_at(at(2024, 6, 3, 9, 0))
         await bot.run_at(at(2024, 6, 3, 9, 5))
-        assert len(bot.quotes_to(PRIVATE)) == 1
+        assert len(bot.quotes_to(PRIVATE)) == 1  # the timed-out send was retried, not lost
+        assert len(bot.quotes_to(PRIVATE + 1)) == 2
+        assert await states(bot) == {"sent": 2}
+        await bot.run_at(at(2024, 6, 3, 12, 0))
+        assert len(bot.quotes_to(PRIVATE)) == 1 and len(bot.quotes_to(PRIVATE + 1)) == 2
 
 
 async def test_two_senders_never_claim_the_same_day(tmp_path: Path) -> None:
