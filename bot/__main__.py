@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -295,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(COMMANDS[args.command](args, settings))
     except (SettingsError, StoreError, DocumentError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # e.g. "database is locked" by another writer
+        print(f"quotebot: database error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
+from bot.store import DATA_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 QUOTE_KEYS = {"id", "text", "speaker", "role", "organisation", "cases", "source"}
@@ -261,3 +262,23 @@ def test_python_dash_m_bot_runs(isolated_env: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["quotes"] == 9
+
+
+def test_a_locked_database_gets_a_message_not_a_traceback(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = isolated_env / "locked.db"
+    assert main(["stats", "--db", str(db)]) == 0
+    capsys.readouterr()
+    holder = sqlite3.connect(db, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert (
+            main(["import", str(DATA_DIR / "statements.txt"), "--source", "again", "--db", str(db)])
+            == 2
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    err = capsys.readouterr().err
+    assert "database" in err and "locked" in err and "Traceback" not in err
