@@ -114,7 +114,7 @@ Runner = Callable[[Update, Context, str], Awaitable[None]]
 
 async def run_who(update: Update, context: Context, query: str) -> None:
     if not query:
-        text, markup = render.speakers_listing(await context.bot_data.store.speakers())
+        text, markup = render.speakers_listing(await context.bot_data.lookup.speakers())
         await reply(update, [text], markup)
         return
     await show_results(update, context, await context.bot_data.lookup.who(query), "speaker", query)
@@ -122,7 +122,7 @@ async def run_who(update: Update, context: Context, query: str) -> None:
 
 async def run_case(update: Update, context: Context, query: str) -> None:
     if not query:
-        text, markup = render.cases_listing(await context.bot_data.store.cases())
+        text, markup = render.cases_listing(await context.bot_data.lookup.cases())
         await reply(update, [text], markup)
         return
     await show_results(update, context, await context.bot_data.lookup.case(query), "case", query)

@@ -41,17 +41,17 @@ async def on_inline_query(update: Update, context: Context) -> None:
 
 
 async def varied_selection(context: Context, seed: int) -> list[Hit]:
-    """One quote per speaker in turn, shuffled per user: an empty query shows the range."""
-    lookup = context.bot_data.lookup
-    rng = random.Random(seed)
-    speakers = await context.bot_data.store.speakers()
-    rng.shuffle(speakers)
-    picked: list[Hit] = []
-    for speaker in speakers[:PAGE_SIZE]:
-        result = await lookup.by_speaker_id(speaker.id)
-        if result is not None and result.hits:
-            picked.append(rng.choice(result.hits))
-    return picked
+    """One random quote from each of up to PAGE_SIZE speakers, shuffled per user: an empty
+    query shows the range of voices."""
+    store, rng = context.bot_data.store, random.Random(seed)
+    speakers = await context.bot_data.lookup.speakers()
+    picked = rng.sample(speakers, min(PAGE_SIZE, len(speakers)))
+    ids = [
+        quote_id
+        for speaker in picked
+        if (quote_id := await store.random_quote_id(speaker_ids=[speaker.id], rng=rng))
+    ]
+    return [Hit(quote, 100.0, ()) for quote in await store.get_quotes(ids)]
 
 
 def article(hit: Hit) -> InlineQueryResultArticle:

@@ -177,6 +177,22 @@ class Lookup:
             raise RuntimeError("Lookup.load() has not been awaited")
         return self._state
 
+    # -- listings --------------------------------------------------------------------------
+
+    async def speakers(self) -> list[SpeakerRow]:
+        """Speakers with quotes, by organisation then name, from memory (no full-table count:
+        an empty /who or inline query must stay cheap at a million quotes)."""
+        state = await self.store.run(self._fresh)
+        return sorted(
+            state.speakers.values(),
+            key=lambda s: (s.organisation is None, s.organisation or "", s.name),
+        )
+
+    async def cases(self) -> list[CaseRow]:
+        """Cases by name, with their number of quotes, from memory."""
+        state = await self.store.run(self._fresh)
+        return sorted(state.cases.values(), key=lambda c: c.name)
+
     # -- names ---------------------------------------------------------------------------
 
     @staticmethod
