@@ -241,3 +241,28 @@ async def test_an_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
             await QuoteStore.open(locked / "quotes.db")
     finally:
         locked.chmod(0o700)
+
+
+async def test_imports_index_their_new_quotes_for_full_text_search(
+    seeded_store: QuoteStore, catalog: Catalog, test_data: Path
+) -> None:
+    report = await seeded_store.import_file(test_data / "second.txt", catalog)
+    assert report.added > 0
+
+    def check(conn: sqlite3.Connection) -> tuple[list[int], int, int]:
+        conn.execute("INSERT INTO quotes_fts(quotes_fts) VALUES ('integrity-check')")
+        hits = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM quotes_fts WHERE quotes_fts MATCH '\"extradited\"'"
+            )
+        ]
+        indexed = conn.execute("SELECT count(*) FROM quotes_fts").fetchone()[0]
+        deferred = conn.execute("SELECT count(*) FROM fts_deferred").fetchone()[0]
+        return hits, indexed, deferred
+
+    hits, indexed, deferred = await seeded_store.run(check)
+    new_ids = [q.id for q in await seeded_store.quotes() if q.source == "second.txt"]
+    assert new_ids and set(hits) & set(new_ids)
+    assert indexed == await seeded_store.count_quotes()
+    assert deferred == 0  # the import's own switch never outlives its transaction
