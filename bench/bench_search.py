@@ -317,36 +317,27 @@ def found(result: LookupResult, q: dict[str, Any], k: int = 5) -> bool:
     return any(h.quote.speaker == q["target"] for h in hits)
 
 
+def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ms = sorted(r["ms"] for r in rows)
+    judged = [r for r in rows if r["unambiguous"]]
+    return {
+        "n": len(rows),
+        "p50_ms": round(statistics.median(ms), 2),
+        "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2),
+        "max_ms": round(ms[-1], 2),
+        "recall@5": round(sum(r["found"] for r in judged) / len(judged), 3) if judged else None,
+        "unambiguous": len(judged),
+    }
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    groups = [(kind, (kind,)) for kind in (*TEXT_TYPES, *NAME_TYPES)]
+    groups += [("search", TEXT_TYPES), ("who/case", NAME_TYPES)]
     out: dict[str, Any] = {}
-    for kind in (*TEXT_TYPES, *NAME_TYPES):
-        mine = [r for r in rows if r["type"] == kind]
-        if not mine:
-            continue
-        ms = sorted(r["ms"] for r in mine)
-        judged = [r for r in mine if r["unambiguous"]]
-        out[kind] = {
-            "n": len(mine),
-            "p50_ms": round(statistics.median(ms), 2),
-            "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2),
-            "max_ms": round(ms[-1], 2),
-            "recall@5": round(sum(r["found"] for r in judged) / len(judged), 3) if judged else None,
-            "unambiguous": len(judged),
-        }
-    for label, kinds in (("search", TEXT_TYPES), ("who/case", NAME_TYPES)):
+    for label, kinds in groups:
         mine = [r for r in rows if r["type"] in kinds]
-        if not mine:
-            continue
-        ms = sorted(r["ms"] for r in mine)
-        judged = [r for r in mine if r["unambiguous"]]
-        out[label] = {
-            "n": len(mine),
-            "p50_ms": round(statistics.median(ms), 2),
-            "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2),
-            "max_ms": round(ms[-1], 2),
-            "recall@5": round(sum(r["found"] for r in judged) / len(judged), 3) if judged else None,
-            "unambiguous": len(judged),
-        }
+        if mine:
+            out[label] = _figures(mine)
     return out
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
-from bot.corpus import Catalog, DocumentError
+from bot.corpus import Catalog, DocumentError, parse_file
 from bot.logs import setup_logging
 from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore, StoreError
 
@@ -40,7 +40,7 @@ def emit_json(value: Any) -> None:
 async def open_store(
     args: argparse.Namespace, settings: Settings, *, seed: bool = True
 ) -> QuoteStore:
-    store = await QuoteStore.open(Path(args.db) if args.db else settings.db_path)
+    store = await QuoteStore.open(settings.db_path)
     if seed:
         try:
             await store.ensure_seeded(DATA_DIR)
@@ -60,8 +60,6 @@ async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("import")
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.corpus import parse_file
-
     catalog = Catalog.load(DATA_DIR / CATALOG_FILE)
     path = Path(args.file)
     # Refuse a bad document before the database is opened (or created and seeded).
@@ -139,8 +137,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.app import build_application
 
-    if args.db:
-        settings = replace(settings, db_path=Path(args.db))
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return asyncio.run(cmd_chat(args, settings))
@@ -169,8 +165,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
-    if args.db:
-        settings = replace(settings, db_path=Path(args.db))
     setup_logging("WARNING", settings.token)
     return await run_console(settings)
 
@@ -180,8 +174,6 @@ async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
     """One quote-of-the-day pass now (same records as the bot: nothing twice on a day)."""
     from bot.daily import run_broadcast_cli
 
-    if args.db:
-        settings = replace(settings, db_path=Path(args.db))
     return await run_broadcast_cli(settings, dry_run=args.dry_run)
 
 
@@ -291,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
+        if args.db:  # every command takes --db; it overrides QUOTEBOT_DB
+            settings = replace(settings, db_path=Path(args.db))
         if args.command == "run":
             return cmd_run(args, settings)
         return asyncio.run(COMMANDS[args.command](args, settings))

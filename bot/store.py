@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.corpus import Catalog, Quote, key, parse_file
+from bot.corpus import Catalog, Quote, key, parse_file, slugify
 
 T = TypeVar("T")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -410,8 +410,6 @@ def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
 def _add_quotes(
     conn: sqlite3.Connection, quotes: Sequence[Quote], catalog: Catalog, source: str
 ) -> ImportReport:
-    from bot.corpus import slugify
-
     added = 0
     with transaction(conn):
         _sync_catalog(conn, catalog)
