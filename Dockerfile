@@ -71,6 +71,6 @@ STOPSIGNAL SIGINT
 # Cheap and offline: the database exists, opens read-only and holds quotes. It never
 # creates or writes the file, so it cannot race the bot's own first-start seeding.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, sqlite3, sys; from urllib.parse import quote; db = sqlite3.connect('file:' + quote(os.environ['QUOTEBOT_DB']) + '?mode=ro', uri=True); sys.exit(0 if db.execute('SELECT count(*) FROM quotes').fetchone()[0] else 1)"]
+    CMD ["python", "-c", "import os, sqlite3, sys; from urllib.parse import quote; db = sqlite3.connect('file:' + quote(os.environ['QUOTEBOT_DB']) + '?mode=ro', uri=True); sys.exit(0 if db.execute('SELECT EXISTS (SELECT 1 FROM quotes)').fetchone()[0] else 1)"]
 
 CMD ["quotebot", "run"]

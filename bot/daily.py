@@ -44,7 +44,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
-from bot.subscriptions import Claim, CorpusEntry, SubscriptionStore
+from bot.subscriptions import Claim, SubscriptionStore
 
 if TYPE_CHECKING:
     from bot.app import QuoteBotApp
@@ -173,7 +173,6 @@ class DailyService:
         async with self._lock:
             report = PassReport(source, self.clock())
             run_id: int | None = None
-            corpus = await self.subs.corpus()
             linger = self.linger if linger is None else linger
             in_flight: set[int] = set()
             broken: set[int] = set()  # failed unexpectedly: not again in this pass
@@ -183,7 +182,7 @@ class DailyService:
 
             async def deliver(chat_id: int) -> None:
                 try:
-                    await self._deliver(chat_id, corpus, report, on_result)
+                    await self._deliver(chat_id, report, on_result)
                 except Exception:
                     # One chat's unexpected failure must not stop the others' quotes.
                     log.exception("daily quote to chat %s failed unexpectedly", chat_id)
@@ -238,13 +237,12 @@ class DailyService:
     async def _deliver(
         self,
         chat_id: int,
-        corpus: list[CorpusEntry],
         report: PassReport,
         on_result: ResultHook | None,
         *,
         hops: int = 0,
     ) -> None:
-        claim = await self.subs.claim(chat_id, self.clock(), self.lease, corpus)
+        claim = await self.subs.claim(chat_id, self.clock(), self.lease)
         if isinstance(claim, str):
             if claim == "doubt":
                 report.outcomes["doubt"] += 1
@@ -255,7 +253,7 @@ class DailyService:
             on_result(claim.chat_id, claim.day, claim.quote.id, outcome)
         if new_chat is not None and hops < 3:
             # The quote goes to the supergroup the same day, in the same pass.
-            await self._deliver(new_chat, corpus, report, on_result, hops=hops + 1)
+            await self._deliver(new_chat, report, on_result, hops=hops + 1)
 
     async def _send(self, claim: Claim) -> tuple[str, int | None]:
         """Send one claimed quote and record the outcome; returns (outcome, migrated-to id)."""
@@ -413,7 +411,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
         await store.ensure_seeded(DATA_DIR)
         if dry_run:
             subs = SubscriptionStore(store)
-            planned = await subs.plan(utcnow(), await subs.corpus())
+            planned = await subs.plan(utcnow())
             for chat_id, day, quote in planned:
                 print(f"would send  chat {chat_id}  {day}  quote #{quote.id}  {quote.speaker}")
             print(f"dry run: {len(planned)} quote(s) due now; nothing was sent or recorded")

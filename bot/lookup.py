@@ -172,6 +172,11 @@ class Lookup:
         return state
 
     @property
+    def quote_count(self) -> int:
+        """Quotes in the corpus as of the last (re)load: free, for health checks."""
+        return self._loaded.data.total_quotes
+
+    @property
     def _loaded(self) -> _State:
         if self._state is None:
             raise RuntimeError("Lookup.load() has not been awaited")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ from bot import schedule
 from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id, transaction
 
 FINAL = ("sent", "doubt", "failed", "moved")
+ROTATION_SAMPLE = 256  # quotes ranked per daily pick (see pick_quote)
 MAX_ATTEMPTS = 12
 
 
@@ -88,27 +90,10 @@ class Claim:
     attempt: int
 
 
-@dataclass(frozen=True)
-class CorpusEntry:
-    id: int
-    speaker_id: int
-    cases: tuple[int, ...]
-
-
 _SUB = (
     "SELECT chat_id, chat_type, at, timezone, status, reason, next_date, next_due "
     "FROM daily_subscriptions"
 )
-
-
-def load_corpus(conn: sqlite3.Connection) -> list[CorpusEntry]:
-    cases: dict[int, list[int]] = {}
-    for quote_id, case_id in conn.execute("SELECT quote_id, case_id FROM quote_cases"):
-        cases.setdefault(quote_id, []).append(case_id)
-    return [
-        CorpusEntry(qid, sid, tuple(sorted(cases.get(qid, ()))))
-        for qid, sid in conn.execute("SELECT id, speaker_id FROM quotes ORDER BY id")
-    ]
 
 
 def _ts(moment: datetime) -> float:
@@ -227,45 +212,94 @@ def _tiebreak(chat_id: int, quote_id: int, cycle: int) -> bytes:
 
 
 def pick_quote(
-    conn: sqlite3.Connection, chat_id: int, corpus: Sequence[CorpusEntry], now: float
+    conn: sqlite3.Connection, chat_id: int, now: float, sample: int = ROTATION_SAMPLE
 ) -> int | None:
     """The chat's next quote: none repeats before every quote has been sent there; among
-    the rest, the speaker, then the cases, seen longest ago (or never) in this chat win."""
-    if not corpus:
-        return None
+    the candidates, the speaker, then the cases, seen longest ago (or never) in this chat win.
+
+    A corpus of up to ``sample`` quotes is ranked whole. A larger one is ranked over a
+    pseudo-random sample of ``sample`` unsent quotes, so a pick costs the same at a million
+    quotes as at a thousand (ranking them all took 1.5 s per chat at 1M, holding the one
+    database connection that every lookup waits for)."""
     history = conn.execute(
-        "SELECT quote_id, cycle, sent_at FROM daily_rotation WHERE chat_id = ?", (chat_id,)
+        """SELECT r.quote_id, r.cycle, r.sent_at, q.speaker_id FROM daily_rotation r
+           LEFT JOIN quotes q ON q.id = r.quote_id WHERE r.chat_id = ?""",
+        (chat_id,),
     ).fetchall()
-    cycle = max((c for _, c, _ in history), default=0)
-    used = {q for q, c, _ in history if c == cycle}
-    candidates = [e for e in corpus if e.id not in used]
-    if not candidates:
+    cycle = max((c for _, c, _, _ in history), default=0)
+    used = {q for q, c, _, _ in history if c == cycle}
+    pool = _rotation_pool(conn, chat_id, cycle, used, sample)
+    if not pool:  # every quote has been sent in this cycle: the next one begins
         cycle += 1
         latest = max(history, key=lambda h: h[2])[0] if history else None
-        candidates = [e for e in corpus if e.id != latest] or list(corpus)
-    by_id = {e.id: e for e in corpus}
+        used = {latest} if latest is not None else set()
+        pool = _rotation_pool(conn, chat_id, cycle, used, sample) or _rotation_pool(
+            conn, chat_id, cycle, set(), sample
+        )
+    if not pool:
+        return None
     speaker_seen: dict[int, float] = {}
+    for _, _, sent_at, speaker_id in history:
+        if speaker_id is not None:
+            speaker_seen[speaker_id] = max(speaker_seen.get(speaker_id, -1), sent_at)
     case_seen: dict[int, float] = {}
-    for quote_id, _, sent_at in history:
-        entry = by_id.get(quote_id)
-        if entry is None:
-            continue
-        speaker_seen[entry.speaker_id] = max(speaker_seen.get(entry.speaker_id, -1), sent_at)
-        for case in entry.cases:
-            case_seen[case] = max(case_seen.get(case, -1), sent_at)
+    for case_id, sent_at in conn.execute(
+        """SELECT qc.case_id, max(r.sent_at) FROM daily_rotation r
+           JOIN quote_cases qc ON qc.quote_id = r.quote_id
+           WHERE r.chat_id = ? GROUP BY qc.case_id""",
+        (chat_id,),
+    ):
+        case_seen[case_id] = sent_at
+    cases: dict[int, list[int]] = {}
+    ids = [quote_id for quote_id, _ in pool]
+    for quote_id, case_id in conn.execute(
+        f"SELECT quote_id, case_id FROM quote_cases WHERE quote_id IN ({_marks(ids)})", ids
+    ):
+        cases.setdefault(quote_id, []).append(case_id)
 
-    def score(e: CorpusEntry) -> tuple[float, float, bytes]:
-        cases = max((case_seen.get(c, -1.0) for c in e.cases), default=-1.0)
-        return (speaker_seen.get(e.speaker_id, -1.0), cases, _tiebreak(chat_id, e.id, cycle))
+    def score(entry: tuple[int, int]) -> tuple[float, float, bytes]:
+        quote_id, speaker_id = entry
+        seen = max((case_seen.get(c, -1.0) for c in cases.get(quote_id, ())), default=-1.0)
+        return (speaker_seen.get(speaker_id, -1.0), seen, _tiebreak(chat_id, quote_id, cycle))
 
-    chosen = min(candidates, key=score)
+    chosen = min(pool, key=score)[0]
     conn.execute(
         """INSERT INTO daily_rotation (chat_id, quote_id, cycle, sent_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (chat_id, quote_id) DO UPDATE SET
                cycle = excluded.cycle, sent_at = excluded.sent_at""",
-        (chat_id, chosen.id, cycle, now),
+        (chat_id, chosen, cycle, now),
     )
-    return chosen.id
+    return chosen
+
+
+def _rotation_pool(
+    conn: sqlite3.Connection, chat_id: int, cycle: int, used: set[int], sample: int
+) -> list[tuple[int, int]]:
+    """Up to ``sample`` (quote id, speaker id) pairs not in ``used``: all of them when the
+    corpus is that small, else a sample that is the same for the same chat and history."""
+    max_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
+    if max_id <= sample:
+        rows = conn.execute("SELECT id, speaker_id FROM quotes").fetchall()
+        return [(int(i), int(s)) for i, s in rows if i not in used]
+    rng = random.Random(f"{chat_id}:{cycle}:{len(used)}")
+    ids = rng.sample(range(1, max_id + 1), sample)
+    rows = conn.execute(
+        f"SELECT id, speaker_id FROM quotes WHERE id IN ({_marks(ids)})", ids
+    ).fetchall()
+    pool = [(int(i), int(s)) for i, s in rows if i not in used]
+    if pool:
+        return pool
+    # Late in a cycle most quotes are used: look for the rest instead of guessing.
+    rows = conn.execute(
+        """SELECT id, speaker_id FROM quotes
+           WHERE id NOT IN (SELECT value FROM json_each(?)) LIMIT ?""",
+        (json.dumps(sorted(used)), sample),
+    ).fetchall()
+    return [(int(i), int(s)) for i, s in rows]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _claim(
@@ -273,7 +307,6 @@ def _claim(
     chat_id: int,
     now_dt: datetime,
     lease: float,
-    corpus: Sequence[CorpusEntry],
 ) -> Claim | str:
     """Claim the chat's due delivery; a string says why not (for the pass report)."""
     now = _ts(now_dt)
@@ -297,7 +330,7 @@ def _claim(
         ).fetchone()
         quote_id: int | None
         if row is None:
-            quote_id = pick_quote(conn, chat_id, corpus, now)
+            quote_id = pick_quote(conn, chat_id, now)
             if quote_id is None:  # an empty corpus: nothing to send today
                 _set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
                 return "no quotes"
@@ -525,7 +558,7 @@ def _last_run(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 
 def _plan(
-    conn: sqlite3.Connection, now_dt: datetime, corpus: Sequence[CorpusEntry], limit: int
+    conn: sqlite3.Connection, now_dt: datetime, limit: int
 ) -> list[tuple[int, date, StoredQuote]]:
     """What a pass would send now, without writing anything (the dry run)."""
     now = _ts(now_dt)
@@ -545,7 +578,7 @@ def _plan(
             ).fetchone()
             if row is not None and row[0] == "retry" and (row[2] or 0) > now:
                 continue
-            quote_id = row[1] if row else pick_quote(conn, chat_id, corpus, now)
+            quote_id = row[1] if row else pick_quote(conn, chat_id, now)
             found = fetch_quotes_by_id(conn, [quote_id]) if quote_id is not None else []
             if found:
                 planned.append((chat_id, day, found[0]))
@@ -591,13 +624,8 @@ class SubscriptionStore:
         found = await self.store.run(_next_due)
         return datetime.fromtimestamp(found, UTC) if found is not None else None
 
-    async def corpus(self) -> list[CorpusEntry]:
-        return await self.store.run(load_corpus)
-
-    async def claim(
-        self, chat_id: int, now: datetime, lease: float, corpus: Sequence[CorpusEntry]
-    ) -> Claim | str:
-        return await self.store.run(_claim, chat_id, now, lease, corpus)
+    async def claim(self, chat_id: int, now: datetime, lease: float) -> Claim | str:
+        return await self.store.run(_claim, chat_id, now, lease)
 
     async def mark_sending(self, claim: Claim, lease_until: datetime) -> bool:
         return await self.store.run(
@@ -643,9 +671,9 @@ class SubscriptionStore:
         return await self.store.run(_last_run)
 
     async def plan(
-        self, now: datetime, corpus: Sequence[CorpusEntry], limit: int = 100_000
+        self, now: datetime, limit: int = 100_000
     ) -> list[tuple[int, date, StoredQuote]]:
-        return await self.store.run(_plan, now, corpus, limit)
+        return await self.store.run(_plan, now, limit)
 
     async def delivery(self, chat_id: int, day: date) -> tuple[str, int, str] | None:
         """(state, quote id, error) of a chat's delivery for ``day``."""

@@ -18,7 +18,7 @@ from bot.__main__ import main
 from bot.offline import FakeBotAPI, RateLimits
 from bot.ratelimit import BROADCAST, PriorityRateLimiter
 from bot.store import QuoteStore
-from bot.subscriptions import SubscriptionStore
+from bot.subscriptions import SubscriptionStore, pick_quote
 
 START = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
 ADMIN = 71
@@ -151,8 +151,8 @@ async def test_rotation_never_repeats_before_the_corpus_is_exhausted(tmp_path: P
         chats = [PRIVATE + i for i in range(5)]
         for chat in chats:
             await bot.subscribe(chat, "10:00 UTC")
-        corpus = await bot.service.subs.corpus()
-        speakers = {e.id: e.speaker_id for e in corpus}
+        corpus = await bot.service.subs.store.quotes()
+        speakers = {q.id: q.speaker_id for q in corpus}
         n = len(corpus)
         for day in range(2 * n):
             await bot.run_at(at(2024, 6, 3, 10, 0) + timedelta(days=day))
@@ -160,14 +160,26 @@ async def test_rotation_never_repeats_before_the_corpus_is_exhausted(tmp_path: P
         for chat in chats:
             ids = [int(m.text.rsplit("#", 1)[1].split()[0]) for m in bot.quotes_to(chat)]
             assert len(ids) == 2 * n
-            assert sorted(ids[:n]) == sorted(e.id for e in corpus)
-            assert sorted(ids[n:]) == sorted(e.id for e in corpus)
+            assert sorted(ids[:n]) == sorted(q.id for q in corpus)
+            assert sorted(ids[n:]) == sorted(q.id for q in corpus)
             assert ids[n] != ids[n - 1]  # no repeat across the cycle boundary
             # Speakers spread: the first picks cover as many speakers as there are.
             distinct = len(set(speakers.values()))
             assert len({speakers[i] for i in ids[:distinct]}) == distinct
             firsts.add(ids[0])
         assert len(firsts) > 1  # chats do not all get the same quote on the same day
+
+
+async def test_a_corpus_larger_than_the_sample_still_rotates_without_repeats(
+    seeded_store: QuoteStore,
+) -> None:
+    # Large corpora are ranked over a sample (here 4 of 9 quotes): the guarantees hold.
+    everything = sorted(q.id for q in await seeded_store.quotes())
+    picks = [await seeded_store.run(pick_quote, PRIVATE, 1000.0 + n, 4) for n in range(10)]
+    assert sorted(p for p in picks[:9] if p is not None) == everything  # a whole cycle
+    assert picks[9] in everything and picks[9] != picks[8]  # next cycle, no repeat at the seam
+    other = [await seeded_store.run(pick_quote, PRIVATE + 1, 1000.0 + n, 4) for n in range(3)]
+    assert other != picks[:3]  # another chat, another order
 
 
 async def test_forbidden_pauses_without_retrying_and_unblock_resumes(tmp_path: Path) -> None:
