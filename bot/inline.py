@@ -24,8 +24,9 @@ async def on_inline_query(update: Update, context: Context) -> None:
     offset = int(inline.offset) if re.fullmatch(r"\d{1,4}", inline.offset or "") else 0
     lookup = context.bot_data.lookup
     if text:
-        # Rank only as deep as this page (+1 to know whether another follows).
-        limit = min(offset + PAGE_SIZE + 1, MAX_RESULTS)
+        # Fetch this page and the next (+1 to know whether another follows): the lookup
+        # remembers the answer, so the next page costs no second search.
+        limit = min(offset + 2 * PAGE_SIZE + 1, MAX_RESULTS)
         hits = (await lookup.search(text, limit=limit)).hits
     else:
         hits = await varied_selection(context, seed=inline.from_user.id)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import random as _random
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
@@ -66,6 +67,7 @@ TIME_BUDGET = 0.035  # seconds of FTS5 work per search
 MAX_TYPO_TERMS = 16  # corpus terms one misspelt word may stand for
 ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's quotes
 COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
+ANSWERS_KEPT = 1024  # recent answers remembered (see Answers)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,45 @@ class LookupResult:
     title: str | None = None
 
 
+class Answers:
+    """Recent answers by (kind, query): inline mode asks again for every page and every
+    keystroke, and a group asks the same /who many times. Emptied whenever the quotes
+    change. Lives in the database thread only, like everything the store runs."""
+
+    def __init__(self, size: int = ANSWERS_KEPT) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str], tuple[int, LookupResult]] = OrderedDict()
+        self.hits = self.misses = 0
+        self._version = -1
+
+    def get(self, key: tuple[str, str], limit: int) -> LookupResult | None:
+        kept = self._kept.get(key)
+        # An answer computed for fewer results serves a deeper request only if it was all.
+        if kept is None or (kept[0] < limit and len(kept[1].hits) >= kept[0]):
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._kept.move_to_end(key)
+        result = kept[1]
+        return LookupResult(result.hits[:limit], list(result.suggestions), result.title)
+
+    def put(self, key: tuple[str, str], limit: int, result: LookupResult) -> None:
+        self._kept[key] = (limit, result)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Forget everything when another connection (an import, an edit) has committed."""
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._version:
+            self._kept.clear()
+            self._version = version
+
+
 @dataclass
 class _State:
     people: NameIndex  # speakers and organisations (who, who:, org:)
@@ -112,6 +153,8 @@ class Lookup:
         self.store = store
         self._state: _State | None = None
         self.last_index: ss.IndexState | None = None
+        self.answers = Answers()
+        self._complete = True  # cleared when a search ran out of time: not remembered
 
     # -- loading -------------------------------------------------------------------------
 
@@ -163,6 +206,7 @@ class Lookup:
             stale=self.last_index.rebuilt == "skipped",
         )
         self._state = state
+        self.answers.clear()
         return state
 
     def _fresh(self, conn: sqlite3.Connection) -> _State:
@@ -170,6 +214,25 @@ class Lookup:
         if state is None or ss.current_max_id(conn) != state.max_id:
             state = self._load(conn)
         return state
+
+    def _remembered(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        query: str,
+        limit: int,
+        compute: Callable[[], LookupResult],
+    ) -> LookupResult:
+        self._fresh(conn)  # reloads, and forgets every answer, when quotes were added
+        self.answers.check(conn)
+        key = (kind, query)
+        found = self.answers.get(key, limit)
+        if found is None:
+            self._complete = True
+            found = compute()
+            if self._complete:
+                self.answers.put(key, limit, found)
+        return found
 
     @property
     def quote_count(self) -> int:
@@ -244,7 +307,9 @@ class Lookup:
         query = clean_query(query)
         if not query or limit <= 0:
             return LookupResult([])
-        return await self.store.run(self._who, query, limit)
+        return await self.store.run(
+            lambda c: self._remembered(c, "who", query, limit, lambda: self._who(c, query, limit))
+        )
 
     def _who(self, conn: sqlite3.Connection, query: str, limit: int) -> LookupResult:
         state = self._fresh(conn)
@@ -276,7 +341,9 @@ class Lookup:
         query = clean_query(query)
         if not query or limit <= 0:
             return LookupResult([])
-        return await self.store.run(self._case, query, limit)
+        return await self.store.run(
+            lambda c: self._remembered(c, "case", query, limit, lambda: self._case(c, query, limit))
+        )
 
     def _case(self, conn: sqlite3.Connection, query: str, limit: int) -> LookupResult:
         state = self._fresh(conn)
@@ -297,11 +364,25 @@ class Lookup:
 
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
-        return await self.store.run(self._by_id, "speaker", speaker_id, limit)
+        return await self._by_id_remembered("speaker", speaker_id, limit)
 
     async def by_case_id(self, case_id: int, limit: int = 50) -> LookupResult | None:
         """A case's quotes by id (for buttons); None when no such case."""
-        return await self.store.run(self._by_id, "case", case_id, limit)
+        return await self._by_id_remembered("case", case_id, limit)
+
+    async def _by_id_remembered(self, kind: str, target: int, limit: int) -> LookupResult | None:
+        def compute(conn: sqlite3.Connection) -> LookupResult | None:
+            self._fresh(conn)
+            self.answers.check(conn)
+            key = (f"{kind}-id", str(target))
+            found = self.answers.get(key, limit)
+            if found is None:
+                found = self._by_id(conn, kind, target, limit)
+                if found is not None:
+                    self.answers.put(key, limit, found)
+            return found
+
+        return await self.store.run(compute)
 
     def _by_id(
         self, conn: sqlite3.Connection, kind: str, target: int, limit: int
@@ -337,7 +418,11 @@ class Lookup:
         parsed = parse_query(text)
         if (not parsed.words and not parsed.filters) or limit <= 0:
             return LookupResult([])
-        return await self.store.run(self._search, parsed, limit)
+        return await self.store.run(
+            lambda c: self._remembered(
+                c, "search", " ".join(text.split()), limit, lambda: self._search(c, parsed, limit)
+            )
+        )
 
     def _search(self, conn: sqlite3.Connection, parsed: ParsedQuery, limit: int) -> LookupResult:
         state = self._fresh(conn)
@@ -497,6 +582,21 @@ class Lookup:
     ) -> list[int]:
         ids: dict[int, None] = {}
         deadline = ss.Deadline(conn, TIME_BUDGET)
+        try:
+            return self._gather(conn, state, parsed, groups, restrictions, ids, deadline)
+        finally:
+            self._complete = self._complete and not deadline.passed
+
+    def _gather(
+        self,
+        conn: sqlite3.Connection,
+        state: _State,
+        parsed: ParsedQuery,
+        groups: Sequence[Group],
+        restrictions: Sequence[ss.Restriction],
+        ids: dict[int, None],
+        deadline: ss.Deadline,
+    ) -> list[int]:
 
         def add(found: Iterable[int]) -> None:
             for i in found:

@@ -273,6 +273,7 @@ async def test_inline_results_page_with_next_offset(bot: BotHarness) -> None:
     assert len(first["results"]) == 20 and first["next_offset"] == "20"
     seen = {r["id"] for r in first["results"]}
     offset = first["next_offset"]
+    remembered = bot.app.bot_data.lookup.answers.hits
     while offset:
         page = await bot.inline("torture", offset=offset)
         assert len(page["results"]) <= 50
@@ -280,6 +281,7 @@ async def test_inline_results_page_with_next_offset(bot: BotHarness) -> None:
         seen |= {r["id"] for r in page["results"]}
         offset = page["next_offset"]
     assert len(seen) >= 73
+    assert bot.app.bot_data.lookup.answers.hits > remembered  # page 2 needed no second search
 
 
 async def test_did_you_mean_buttons_run_the_suggested_command(bot: BotHarness) -> None:

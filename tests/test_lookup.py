@@ -490,11 +490,40 @@ async def test_new_quotes_are_found_without_a_restart(seed_db: Path, tmp_path: P
         )
         await store.import_file(doc, await _catalog())
         assert (await lookup.search("zanzibr")).hits  # a typo of a word the index never saw
+        assert (await lookup.search("zanzibar")).hits  # not the empty answer remembered before
         assert lookup.last_index is not None and lookup.last_index.rebuilt == "incremental"
         assert (await lookup.who("new speaker")).hits
         incremental = await store.run(_terms)
         await store.run(lambda conn: search_store.refresh_index(conn, force=True))
         assert await store.run(_terms) == incremental  # same as a rebuild from scratch
+    finally:
+        await store.close()
+
+
+async def test_answers_are_remembered_until_another_connection_changes_the_quotes(
+    seed_db: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "copy.db"
+    shutil.copy(seed_db, path)
+    store = await QuoteStore.open(path)
+    try:
+        lookup = Lookup(store)
+        await lookup.load()
+        first = await lookup.search("opponents")
+        assert first.hits and lookup.answers.hits == 0
+        again = await lookup.search("  opponents ")
+        assert again == first and lookup.answers.hits == 1
+        assert (await lookup.who("hall")) == (await lookup.who("hall"))
+        assert lookup.answers.hits == 2
+        # A deeper request than the remembered one is answered in full, not cut short.
+        one = await lookup.search("torture", limit=1)
+        assert len(one.hits) == 1 and len((await lookup.search("torture", limit=9)).hits) > 1
+        gone = first.hits[0].quote.id
+        editor = sqlite3.connect(path, isolation_level=None)
+        editor.execute("DELETE FROM quotes WHERE id = ?", (gone,))
+        editor.close()
+        after = await lookup.search("opponents")
+        assert all(h.quote.id != gone for h in after.hits)
     finally:
         await store.close()
 
