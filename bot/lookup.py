@@ -67,7 +67,7 @@ TIME_BUDGET = 0.035  # seconds of FTS5 work per search
 MAX_TYPO_TERMS = 16  # corpus terms one misspelt word may stand for
 ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's quotes
 COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
-ANSWERS_KEPT = 1024  # recent answers remembered (see Answers)
+ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
 
 
 @dataclass(frozen=True)
