@@ -344,7 +344,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 async def serve(queries: list[dict[str, Any]], db: Path, spawned_at: float) -> dict[str, Any]:
     started = time.perf_counter()
     store = await QuoteStore.open(db)
-    lookup = Lookup(store)
+    lookup = Lookup(store, answers_kept=0)  # the engine, not its memory of answers
     await lookup.load()
     load_s = time.perf_counter() - started
     first = await lookup.search(queries[0]["query"], limit=LIMIT)

@@ -209,6 +209,9 @@ async def run_bot(db: Path, plan: list[tuple[str, str]], seed: int, trace: Trace
     outside = Counter(method for method, _ in fake.calls)
     try:
         result = await drive(app, fake, plan, seed, trace=trace)
+        answers = app.bot_data.lookup.answers
+        # Lookups answered from memory (repeated queries, the next inline page).
+        result["remembered_answers"] = {"hits": answers.hits, "misses": answers.misses}
     finally:
         await stop_resources(app)
         await app.shutdown()

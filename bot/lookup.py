@@ -149,11 +149,11 @@ class _State:
 class Lookup:
     """Fuzzy lookups over a :class:`QuoteStore`; call :meth:`load` once, then look up."""
 
-    def __init__(self, store: QuoteStore) -> None:
+    def __init__(self, store: QuoteStore, answers_kept: int = ANSWERS_KEPT) -> None:
         self.store = store
         self._state: _State | None = None
         self.last_index: ss.IndexState | None = None
-        self.answers = Answers()
+        self.answers = Answers(answers_kept)
         self._complete = True  # cleared when a search ran out of time: not remembered
 
     # -- loading -------------------------------------------------------------------------
