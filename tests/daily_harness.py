@@ -41,8 +41,9 @@ class FakeClock:
         return self.t
 
     def set(self, moment: datetime) -> None:
-        assert moment.timestamp() >= self.t, "time does not go backwards"
-        self.t = moment.timestamp()
+        # now() rounds to datetime's microseconds: set(now()) may land a hair before t.
+        assert moment.timestamp() >= self.t - 1e-6, "time does not go backwards"
+        self.t = max(self.t, moment.timestamp())
 
     def advance(self, **delta: float) -> None:
         self.t += timedelta(**delta).total_seconds()

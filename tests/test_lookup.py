@@ -379,6 +379,16 @@ async def test_random_with_filters(
         assert case is None or case in hit.quote.cases
 
 
+async def test_random_without_a_filter_reaches_every_quote(lookup: Lookup) -> None:
+    rng = random.Random(5)
+    drawn = set()
+    for _ in range(200):
+        hit = await lookup.random("", rng)
+        assert hit is not None
+        drawn.add(hit.quote.id)
+    assert drawn == {q.id for q in await lookup.store.quotes()}
+
+
 @pytest.mark.parametrize("filter_text", ["zzzqqq", "case:zzzqqq", "who:zzzqqq", "org:qqqzzz"])
 async def test_random_naming_nothing_is_none(lookup: Lookup, filter_text: str) -> None:
     assert await lookup.random(filter_text, random.Random(1)) is None
