@@ -17,8 +17,9 @@ from daily_harness import DailyHarness, FakeClock, daily_bot
 from bot.__main__ import main
 from bot.offline import FakeBotAPI, RateLimits
 from bot.ratelimit import BROADCAST, PriorityRateLimiter
+from bot.rotation import pick_quote
 from bot.store import QuoteStore
-from bot.subscriptions import SubscriptionStore, pick_quote
+from bot.subscriptions import SubscriptionStore
 
 START = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
 ADMIN = 71
