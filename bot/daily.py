@@ -56,6 +56,7 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 ResultHook = Callable[[int, date, int, str], None]
 HEADING = "📅 <b>Quote of the day</b>"
+KEEP_DAYS = 90  # days of delivery rows kept (see DailyService._prune)
 # Reasons that mean "this chat is not reachable by the bot now" (kept, paused).
 _NO_RIGHTS = ("not enough rights", "have no rights", "need administrator rights")
 # httpx failures where the request certainly never reached Telegram: safe to send again.
@@ -135,6 +136,7 @@ class DailyService:
         self.last_report: PassReport | None = None
         self._admins: dict[tuple[int, int], tuple[datetime, bool]] = {}
         self._lock = asyncio.Lock()
+        self._pruned_on: date | None = None
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -232,7 +234,18 @@ class DailyService:
             if run_id is not None:
                 await self.subs.finish_run(run_id, report.finished, report.as_dict())
                 self.last_report = report
+            await self._prune(report.finished)
             return report
+
+    async def _prune(self, now: datetime) -> None:
+        """Once a (UTC) day: forget deliveries older than KEEP_DAYS, which only /stats and
+        debugging ever read; without this the table grows by one row per chat per day."""
+        today = now.date()
+        if self._pruned_on != today:
+            self._pruned_on = today
+            removed = await self.subs.prune(today - timedelta(days=KEEP_DAYS))
+            if removed:
+                log.info("forgot %d daily deliveries older than %d days", removed, KEEP_DAYS)
 
     async def _deliver(
         self,

@@ -434,6 +434,21 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return counts
 
 
+def _prune(conn: sqlite3.Connection, before: date, batch: int) -> int:
+    """Forget up to ``batch`` deliveries dated before ``before`` (and the pass reports of
+    that time); the rotation keeps its own history, so no quote repeats because of this."""
+    with transaction(conn):
+        removed = conn.execute(
+            """DELETE FROM daily_deliveries WHERE (chat_id, local_date) IN (
+                   SELECT chat_id, local_date FROM daily_deliveries
+                   WHERE local_date < ? LIMIT ?)""",
+            (before.isoformat(), batch),
+        ).rowcount
+        cutoff = datetime.combine(before, time(), UTC).timestamp()
+        conn.execute("DELETE FROM daily_runs WHERE started_at < ?", (cutoff,))
+    return int(removed)
+
+
 def _start_run(conn: sqlite3.Connection, now: float, source: str) -> int:
     with transaction(conn):
         cursor = conn.execute(
@@ -563,6 +578,16 @@ class SubscriptionStore:
 
     async def counts(self) -> dict[str, int]:
         return await self.store.run(_counts)
+
+    async def prune(self, before: date, batch: int = 5000) -> int:
+        """Deliveries dated before ``before`` removed, one batch per unit of work (so that
+        lookups waiting for the connection get a turn between batches)."""
+        total = 0
+        while (removed := await self.store.run(_prune, before, batch)) > 0:
+            total += removed
+            if removed < batch:
+                break
+        return total
 
     async def start_run(self, now: datetime, source: str) -> int:
         return await self.store.run(_start_run, _ts(now), source)

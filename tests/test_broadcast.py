@@ -15,6 +15,7 @@ from botchat import BOT_NAME, PRIVATE, buttons
 from daily_harness import DailyHarness, FakeClock, daily_bot
 
 from bot.__main__ import main
+from bot.daily import KEEP_DAYS
 from bot.offline import FakeBotAPI, RateLimits
 from bot.ratelimit import BROADCAST, PriorityRateLimiter
 from bot.rotation import pick_quote
@@ -181,6 +182,25 @@ async def test_a_corpus_larger_than_the_sample_still_rotates_without_repeats(
     assert picks[9] in everything and picks[9] != picks[8]  # next cycle, no repeat at the seam
     other = [await seeded_store.run(pick_quote, PRIVATE + 1, 1000.0 + n, 4) for n in range(3)]
     assert other != picks[:3]  # another chat, another order
+
+
+async def test_deliveries_older_than_the_keep_period_are_forgotten(tmp_path: Path) -> None:
+    async with daily_bot(tmp_path / "q.db", FakeClock(START)) as bot:
+        await bot.subscribe(PRIVATE, "10:00 UTC")
+        first = at(2024, 6, 3, 10, 0)
+        await bot.run_at(first)
+        await bot.run_at(first + timedelta(days=1))
+        old = await bot.service.subs.delivery(PRIVATE, first.date())
+        assert old is not None and old[0] == "sent"
+        later = first + timedelta(days=KEEP_DAYS + 1)
+        await bot.run_at(later)
+        assert await bot.service.subs.delivery(PRIVATE, first.date()) is None
+        kept = await bot.service.subs.delivery(PRIVATE, (first + timedelta(days=1)).date())
+        assert kept is not None and kept[0] == "sent"  # within the keep period
+        now = await bot.service.subs.delivery(PRIVATE, later.date())
+        assert now is not None and now[0] == "sent"
+        ids = [int(m.text.rsplit("#", 1)[1].split()[0]) for m in bot.quotes_to(PRIVATE)]
+        assert len(ids) == 3 == len(set(ids))  # the rotation remembers what was sent
 
 
 async def test_forbidden_pauses_without_retrying_and_unblock_resumes(tmp_path: Path) -> None:
