@@ -35,12 +35,29 @@ async def on_button(update: Update, context: Context) -> None:
     if match := _PAGE.fullmatch(data):
         await _page(update, context, match.group(1), match.group(2), int(match.group(3)))
     elif match := _ID.fullmatch(data):
-        await _by_id(update, context, match.group(1), int(match.group(2)))
+        if await _allowed(update, context, data):
+            await _by_id(update, context, match.group(1), int(match.group(2)))
     elif match := _QUERY.fullmatch(data):
-        await query.answer()
-        await _run_query(update, context, match.group(1), match.group(2))
+        if await _allowed(update, context, data):
+            await query.answer()
+            await _run_query(update, context, match.group(1), match.group(2))
     else:
         await query.answer(render.STALE_BUTTON)
+
+
+async def _allowed(update: Update, context: Context, data: str) -> bool:
+    """Presses that post a new message count like commands against the user's allowance;
+    over it, the press gets a notice on the button instead of a message in the chat. (◀ ▶
+    only edit their own message, so they are not counted.)"""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    if query is None or chat is None:
+        return False
+    # Each press is its own request (the user asked again), so it is never a duplicate.
+    key = f"press {data} {update.update_id}"
+    if context.bot_data.flood.check(chat.id, user.id if user else 0, key) is Verdict.ANSWER:
+        return True
+    await query.answer(render.SLOW_DOWN)
+    return False
 
 
 async def _page(update: Update, context: Context, kind: str, token: str, index: int) -> None:
@@ -91,12 +108,5 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
 
 
 async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:
-    text = " ".join(text.split())
-    chat, user = update.effective_chat, update.effective_user
     name = {"w": "who", "c": "case", "s": "search", "r": "random"}[kind]
-    if chat is None:
-        return
-    # Each press is its own request (the user asked again), so it is never a duplicate.
-    key = f"/{name} {text} {update.update_id}"
-    if context.bot_data.flood.check(chat.id, user.id if user else 0, key) is Verdict.ANSWER:
-        await handlers.RUNNERS[name](update, context, text)
+    await handlers.RUNNERS[name](update, context, " ".join(text.split()))
