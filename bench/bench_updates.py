@@ -220,17 +220,23 @@ async def run_bot(db: Path, plan: list[tuple[str, str]], seed: int, trace: Trace
     return result
 
 
-async def run_baseline(plan: list[tuple[str, str]], seed: int) -> dict[str, Any]:
-    fake = FakeBotAPI()
+def plain_application(fake: FakeBotAPI, letter: str) -> Any:
+    """A bare PTB Application on ``fake`` with the bot's limiter settings, for the baseline
+    and the replay (``letter`` makes each one's fake token its own)."""
     request = HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
-    app = (
+    return (
         ApplicationBuilder()
-        .token("123456:" + "b" * 35)
+        .token("123456:" + letter * 35)
         .request(request)
         .get_updates_request(request)
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0))
         .build()
     )
+
+
+async def run_baseline(plan: list[tuple[str, str]], seed: int) -> dict[str, Any]:
+    fake = FakeBotAPI()
+    app = plain_application(fake, "b")
 
     async def constant_reply(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message:
@@ -260,15 +266,7 @@ async def run_baseline(plan: list[tuple[str, str]], seed: int) -> dict[str, Any]
 async def run_replay(plan: list[tuple[str, str]], seed: int, recorded: Trace) -> dict[str, Any]:
     """The replay floor: each update makes the calls the bot made for it, and nothing else."""
     fake = FakeBotAPI()
-    request = HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
-    app = (
-        ApplicationBuilder()
-        .token("123456:" + "r" * 35)
-        .request(request)
-        .get_updates_request(request)
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0))
-        .build()
-    )
+    app = plain_application(fake, "r")
     trace = Trace()
     failures: Counter[str] = Counter()
 

@@ -450,7 +450,9 @@ class Lookup:
             return LookupResult([], self._suggest_search(conn, state, parsed), title)
         groups = [g for g in groups if g.terms or g.entities]
         groups += self._minor_groups(conn, parsed, content)
-        ids = self._candidates(conn, state, parsed, groups, restrictions)
+        deadline = ss.Deadline(conn, TIME_BUDGET)
+        ids = self._candidates(conn, state, parsed, groups, restrictions, deadline)
+        self._complete = self._complete and not deadline.passed
         with_cases = any(k == "case" for g in groups for k, _ in g.entities)
         candidates = ss.fetch_candidates(conn, ids, with_cases)
         ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
@@ -579,24 +581,9 @@ class Lookup:
         parsed: ParsedQuery,
         groups: Sequence[Group],
         restrictions: Sequence[ss.Restriction],
-    ) -> list[int]:
-        ids: dict[int, None] = {}
-        deadline = ss.Deadline(conn, TIME_BUDGET)
-        try:
-            return self._gather(conn, state, parsed, groups, restrictions, ids, deadline)
-        finally:
-            self._complete = self._complete and not deadline.passed
-
-    def _gather(
-        self,
-        conn: sqlite3.Connection,
-        state: _State,
-        parsed: ParsedQuery,
-        groups: Sequence[Group],
-        restrictions: Sequence[ss.Restriction],
-        ids: dict[int, None],
         deadline: ss.Deadline,
     ) -> list[int]:
+        ids: dict[int, None] = {}
 
         def add(found: Iterable[int]) -> None:
             for i in found:

@@ -43,6 +43,18 @@ def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+async def store_copy(seed_db: Path, tmp_path: Path) -> AsyncIterator[QuoteStore]:
+    """A store on a private copy of the seed database (tmp_path/copy.db), to change."""
+    path = tmp_path / "copy.db"
+    shutil.copy(seed_db, path)
+    store = await QuoteStore.open(path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
 async def lookup(seed_db: Path) -> AsyncIterator[Lookup]:
     store = await QuoteStore.open(seed_db)
     found = Lookup(store)
@@ -485,77 +497,64 @@ async def test_long_queries_are_cut_and_fast(lookup: Lookup) -> None:
 # -- index freshness ------------------------------------------------------------------------
 
 
-async def test_new_quotes_are_found_without_a_restart(seed_db: Path, tmp_path: Path) -> None:
-    path = tmp_path / "copy.db"
-    shutil.copy(seed_db, path)
-    store = await QuoteStore.open(path)
-    try:
-        lookup = Lookup(store)
-        await lookup.load()
-        assert (await lookup.search("zanzibar")).hits == []
-        doc = tmp_path / "more.txt"
-        doc.write_text(
-            "Zanzibar must release the journalists now.\nNew SpeakerRole at Zanzibar Watch -\n",
-            encoding="utf-8",
-        )
-        await store.import_file(doc, await _catalog())
-        assert (await lookup.search("zanzibr")).hits  # a typo of a word the index never saw
-        assert (await lookup.search("zanzibar")).hits  # not the empty answer remembered before
-        assert lookup.last_index is not None and lookup.last_index.rebuilt == "incremental"
-        assert (await lookup.who("new speaker")).hits
-        incremental = await store.run(_terms)
-        await store.run(lambda conn: search_store.refresh_index(conn, force=True))
-        assert await store.run(_terms) == incremental  # same as a rebuild from scratch
-    finally:
-        await store.close()
+async def test_new_quotes_are_found_without_a_restart(
+    store_copy: QuoteStore, tmp_path: Path
+) -> None:
+    store = store_copy
+    lookup = Lookup(store)
+    await lookup.load()
+    assert (await lookup.search("zanzibar")).hits == []
+    doc = tmp_path / "more.txt"
+    doc.write_text(
+        "Zanzibar must release the journalists now.\nNew SpeakerRole at Zanzibar Watch -\n",
+        encoding="utf-8",
+    )
+    await store.import_file(doc, await _catalog())
+    assert (await lookup.search("zanzibr")).hits  # a typo of a word the index never saw
+    assert (await lookup.search("zanzibar")).hits  # not the empty answer remembered before
+    assert lookup.last_index is not None and lookup.last_index.rebuilt == "incremental"
+    assert (await lookup.who("new speaker")).hits
+    incremental = await store.run(_terms)
+    await store.run(lambda conn: search_store.refresh_index(conn, force=True))
+    assert await store.run(_terms) == incremental  # same as a rebuild from scratch
 
 
 async def test_answers_are_remembered_until_another_connection_changes_the_quotes(
-    seed_db: Path, tmp_path: Path
+    store_copy: QuoteStore, tmp_path: Path
 ) -> None:
-    path = tmp_path / "copy.db"
-    shutil.copy(seed_db, path)
-    store = await QuoteStore.open(path)
-    try:
-        lookup = Lookup(store)
-        await lookup.load()
-        first = await lookup.search("opponents")
-        assert first.hits and lookup.answers.hits == 0
-        again = await lookup.search("  opponents ")
-        assert again == first and lookup.answers.hits == 1
-        assert (await lookup.who("hall")) == (await lookup.who("hall"))
-        assert lookup.answers.hits == 2
-        # A deeper request than the remembered one is answered in full, not cut short.
-        one = await lookup.search("torture", limit=1)
-        assert len(one.hits) == 1 and len((await lookup.search("torture", limit=9)).hits) > 1
-        gone = first.hits[0].quote.id
-        editor = sqlite3.connect(path, isolation_level=None)
-        editor.execute("DELETE FROM quotes WHERE id = ?", (gone,))
-        editor.close()
-        after = await lookup.search("opponents")
-        assert all(h.quote.id != gone for h in after.hits)
-    finally:
-        await store.close()
+    store, path = store_copy, tmp_path / "copy.db"
+    lookup = Lookup(store)
+    await lookup.load()
+    first = await lookup.search("opponents")
+    assert first.hits and lookup.answers.hits == 0
+    again = await lookup.search("  opponents ")
+    assert again == first and lookup.answers.hits == 1
+    assert (await lookup.who("hall")) == (await lookup.who("hall"))
+    assert lookup.answers.hits == 2
+    # A deeper request than the remembered one is answered in full, not cut short.
+    one = await lookup.search("torture", limit=1)
+    assert len(one.hits) == 1 and len((await lookup.search("torture", limit=9)).hits) > 1
+    gone = first.hits[0].quote.id
+    editor = sqlite3.connect(path, isolation_level=None)
+    editor.execute("DELETE FROM quotes WHERE id = ?", (gone,))
+    editor.close()
+    after = await lookup.search("opponents")
+    assert all(h.quote.id != gone for h in after.hits)
 
 
 async def test_index_rebuilds_after_a_deletion_and_skips_when_current(
-    seed_db: Path, tmp_path: Path
+    store_copy: QuoteStore,
 ) -> None:
-    path = tmp_path / "copy.db"
-    shutil.copy(seed_db, path)
-    store = await QuoteStore.open(path)
-    try:
-        state = await store.run(search_store.refresh_index)
-        assert state.rebuilt == "none" and state.count == 9
-        await store.run(lambda conn: conn.execute("DELETE FROM quotes WHERE id = 3"))
-        state = await store.run(search_store.refresh_index)
-        assert state.rebuilt == "full" and state.count == 8
-        lookup = Lookup(store)
-        await lookup.load()
-        hits = (await lookup.search("persecutes opponents")).hits
-        assert hits and all(h.quote.id != 3 for h in hits)
-    finally:
-        await store.close()
+    store = store_copy
+    state = await store.run(search_store.refresh_index)
+    assert state.rebuilt == "none" and state.count == 9
+    await store.run(lambda conn: conn.execute("DELETE FROM quotes WHERE id = 3"))
+    state = await store.run(search_store.refresh_index)
+    assert state.rebuilt == "full" and state.count == 8
+    lookup = Lookup(store)
+    await lookup.load()
+    hits = (await lookup.search("persecutes opponents")).hits
+    assert hits and all(h.quote.id != 3 for h in hits)
 
 
 async def test_a_locked_database_still_answers(seed_db: Path, tmp_path: Path) -> None:
