@@ -51,6 +51,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -298,10 +299,18 @@ class Ranked:
     minor: int = 0  # how many of the query's stop words it holds
 
 
+# ASCII letters and digits stay; every other ASCII character separates words. For ASCII
+# text, translate-and-split gives what _WORD.findall gives, in half the time (ranking
+# splits a hundred quotes per search).
+_ASCII_SEPARATORS = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isascii() and chr(c).isalnum())}
+)
+
+
 def word_keys(text: str) -> list[str]:
     """The keys of the words of ``text``, in order (what :func:`tokens` gives, faster)."""
     if text.isascii():
-        return _WORD.findall(text.lower())
+        return text.lower().translate(_ASCII_SEPARATORS).split()
     return [word_key(w) for w in _WORD.findall(text)]
 
 
@@ -334,11 +343,13 @@ def rank(
     order = sorted(major, key=lambda gi: groups[gi].word.position)
     pairs = list(itertools.pairwise(order))
     named = [gi for gi, g in enumerate(groups) if g.entities]
+    verbatim_possible = len(steps) > 1
+    nowhere: list[list[int]] = [[] for _ in groups]  # shared: read, never written
     ranked = []
     for cand in candidates:
         best = [0.0] * len(groups)
         by_name = [False] * len(groups)
-        positions: list[list[int]] = [[] for _ in groups]
+        positions = nowhere
         words = word_keys(cand.text)
         vocabulary = set(words)
         present = table.keys() & vocabulary
@@ -347,10 +358,10 @@ def rank(
                 if quality > best[gi]:
                     best[gi] = quality
         if pairs and len(present) > 1:
-            for index, key in enumerate(words):
-                if key in present:
-                    for gi, _ in table[key]:
-                        positions[gi].append(index)
+            positions = [[] for _ in groups]
+            for index, key in [(i, k) for i, k in enumerate(words) if k in present]:
+                for gi, _ in table[key]:
+                    positions[gi].append(index)
         for gi in named:
             entities = groups[gi].entities
             for entity in cand.entities:
@@ -358,7 +369,7 @@ def rank(
                 if quality > best[gi]:
                     best[gi] = quality
                     by_name[gi] = True
-        coverage = sum(w * b for w, b in zip(weights, best, strict=True)) / total_weight
+        coverage = sum(map(operator.mul, weights, best)) / total_weight
         if pairs:
             near = sum(
                 1.0
@@ -370,11 +381,11 @@ def rank(
         else:
             score = 100.0 * coverage
         verbatim = (
-            len(steps) > 1
+            verbatim_possible
             and all(not step.isdisjoint(vocabulary) for step in steps)
             and _holds(words, steps)
         )
-        minor = sum(1 for gi in minors if best[gi])
+        minor = sum(1 for gi in minors if best[gi]) if minors else 0
         ranked.append(Ranked(cand.id, round(min(score, 100.0), 1), len(words), verbatim, minor))
     ranked.sort(key=lambda r: (-r.score, not r.verbatim, -r.minor, r.length, r.id))
     return ranked
@@ -383,10 +394,8 @@ def rank(
 def _holds(words: Sequence[str], steps: Sequence[set[str]]) -> bool:
     """Whether ``words`` has a run whose i-th word is in ``steps[i]``, for every i."""
     first, n = steps[0], len(steps)
-    return any(
-        w in first and all(words[i + j] in steps[j] for j in range(1, n))
-        for i, w in enumerate(words[: len(words) - n + 1])
-    )
+    starts = [i for i, w in enumerate(words[: len(words) - n + 1]) if w in first]
+    return any(all(words[i + j] in steps[j] for j in range(1, n)) for i in starts)
 
 
 def highlight(text: str, groups: Sequence[Group]) -> tuple[tuple[int, int], ...]:
