@@ -132,73 +132,76 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
         copied = time.monotonic() - t0
         t0 = time.monotonic()
         store = await QuoteStore.open(db)
-        if corpus_db is None:
-            await store.ensure_seeded()
-        opened = time.monotonic() - t0
-        corpus_size = await store.run(
-            lambda c: int(c.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
-        )
-        if corpus_db is not None:
-            corpus = (
-                f"corpus: {corpus_size:,} quotes (max id) from a copy of {corpus_db} "
-                f"({size / 1e6:.0f} MB, copied in {copied:.1f} s, "
-                f"opened in {opened:.1f} s)"
+        try:
+            if corpus_db is None:
+                await store.ensure_seeded()
+            opened = time.monotonic() - t0
+            corpus_size = await store.run(
+                lambda c: int(c.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
             )
-        else:
-            corpus = f"corpus: {corpus_size:,} quotes (max id), the project's seed"
-        subs = SubscriptionStore(store)
-        now = datetime.now(UTC)
-        tz = pick_zone(now)
-        due = now - timedelta(minutes=1)
-        at = due.astimezone(tz).time().replace(second=0, microsecond=0)
-        for chat in everyone:
-            kind = "private" if chat > 0 else "group"
-            await subs.subscribe(chat, kind, at, tz.key, due - timedelta(minutes=1))
-        assert len(await subs.due_chats(datetime.now(UTC), 10 * chats)) == chats
+            if corpus_db is not None:
+                corpus = (
+                    f"corpus: {corpus_size:,} quotes (max id) from a copy of {corpus_db} "
+                    f"({size / 1e6:.0f} MB, copied in {copied:.1f} s, "
+                    f"opened in {opened:.1f} s)"
+                )
+            else:
+                corpus = f"corpus: {corpus_size:,} quotes (max id), the project's seed"
+            subs = SubscriptionStore(store)
+            now = datetime.now(UTC)
+            tz = pick_zone(now)
+            due = now - timedelta(minutes=1)
+            at = due.astimezone(tz).time().replace(second=0, microsecond=0)
+            for chat in everyone:
+                kind = "private" if chat > 0 else "group"
+                await subs.subscribe(chat, kind, at, tz.key, due - timedelta(minutes=1))
+            assert len(await subs.due_chats(datetime.now(UTC), 10 * chats)) == chats
 
-        limiter = PriorityRateLimiter()
-        bot: ExtBot[Any] = ExtBot(
-            TOKEN,
-            request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
-            rate_limiter=limiter,
-        )
-        latencies: list[float] = []
-        claim_times: list[float] = []
-        lookups: list[float] = []
-        async with bot:
-            service = DailyService(store, bot, Settings(db_path=db))
-            real_claim = service.subs.claim
+            limiter = PriorityRateLimiter()
+            bot: ExtBot[Any] = ExtBot(
+                TOKEN,
+                request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+                rate_limiter=limiter,
+            )
+            latencies: list[float] = []
+            claim_times: list[float] = []
+            lookups: list[float] = []
+            async with bot:
+                service = DailyService(store, bot, Settings(db_path=db))
+                real_claim = service.subs.claim
 
-            async def timed_claim(*args: Any, **kwargs: Any) -> Any:
-                # A claim picks the chat's quote of the day (the first time that day).
-                t0 = time.perf_counter()
-                try:
-                    return await real_claim(*args, **kwargs)
-                finally:
-                    claim_times.append(time.perf_counter() - t0)
+                async def timed_claim(*args: Any, **kwargs: Any) -> Any:
+                    # A claim picks the chat's quote of the day (the first time that day).
+                    t0 = time.perf_counter()
+                    try:
+                        return await real_claim(*args, **kwargs)
+                    finally:
+                        claim_times.append(time.perf_counter() - t0)
 
-            service.subs.claim = timed_claim  # type: ignore[method-assign]
-            started = time.monotonic()
+                service.subs.claim = timed_claim  # type: ignore[method-assign]
+                started = time.monotonic()
 
-            async def user_talks() -> None:
-                # Interactive replies to a few people while the broadcast runs, each after
-                # looking a quote up on the database connection the broadcast uses.
-                i = 0
-                while True:
-                    await asyncio.sleep(2.0)
-                    t0 = time.monotonic()
-                    await store.get_quote(rng.randint(1, max(corpus_size, 1)))
-                    lookups.append(time.monotonic() - t0)
-                    t0 = time.monotonic()
-                    await bot.send_message(900_000 + i % 5, "an interactive reply")
-                    latencies.append(time.monotonic() - t0)
-                    i += 1
+                async def user_talks() -> None:
+                    # Interactive replies to a few people while the broadcast runs, each after
+                    # looking a quote up on the database connection the broadcast uses.
+                    i = 0
+                    while True:
+                        await asyncio.sleep(2.0)
+                        t0 = time.monotonic()
+                        await store.get_quote(rng.randint(1, max(corpus_size, 1)))
+                        lookups.append(time.monotonic() - t0)
+                        t0 = time.monotonic()
+                        await bot.send_message(900_000 + i % 5, "an interactive reply")
+                        latencies.append(time.monotonic() - t0)
+                        i += 1
 
-            talker = asyncio.create_task(user_talks())
-            report = await service.run_due(source="bench", linger=30.0)
-            talker.cancel()
-            elapsed = time.monotonic() - started
-        await store.close()
+                talker = asyncio.create_task(user_talks())
+                report = await service.run_due(source="bench", linger=30.0)
+                talker.cancel()
+                elapsed = time.monotonic() - started
+        finally:
+            # Always: an open aiosqlite thread would keep the process from exiting.
+            await store.close()
 
     daily = [m for m in fake.sent if m.text.startswith(DAILY_PREFIX)]
     per_chat = Counter(m.chat_id for m in daily)

@@ -53,6 +53,7 @@ from bot.search import (
     tokens,
     typo_quality,
     word_keys,
+    word_spans,
 )
 from bot.store import CaseRow, QuoteStore, SpeakerRow, StoredQuote, fetch_quotes_by_id
 
@@ -747,17 +748,18 @@ def _name_words(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 def _name_spans(text: str, names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """Where a whole name or alias is written in ``text`` (consecutive words)."""
-    wanted = _name_words(names)
-    folded = text.lower() if text.isascii() else " ".join(word_keys(text))
-    wanted = tuple(w for w in wanted if w[0] in folded)  # a cheap first pass
+    # Which names stand in the text, word for word, found on its joined word keys; only
+    # then the offsets (most quotes of a /who or /case page name nobody in their text).
+    keys = word_keys(text)
+    joined = f" {' '.join(keys)} "
+    wanted = tuple(w for w in _name_words(names) if f" {' '.join(w)} " in joined)
     if not wanted:
         return ()
-    words = tokens(text)
-    keys = [k for k, _, _ in words]
+    bounds = word_spans(text)
     spans: set[tuple[int, int]] = set()
     for name in wanted:
         n = len(name)
-        for i in range(len(words) - n + 1):
-            if tuple(keys[i : i + n]) == name:
-                spans.update((s, e) for _, s, e in words[i : i + n])
+        for i in range(len(keys) - n + 1):
+            if keys[i] == name[0] and tuple(keys[i : i + n]) == name:
+                spans.update(bounds[i : i + n])
     return tuple(sorted(spans))

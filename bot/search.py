@@ -314,6 +314,11 @@ def word_keys(text: str) -> list[str]:
     return [word_key(w) for w in _WORD.findall(text)]
 
 
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each word of ``text``: the i-th belongs to ``word_keys(text)[i]``."""
+    return [m.span() for m in _WORD.finditer(text)]
+
+
 def _lookup(groups: Sequence[Group]) -> dict[str, list[tuple[int, float]]]:
     table: dict[str, list[tuple[int, float]]] = {}
     for gi, g in enumerate(groups):
