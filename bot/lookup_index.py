@@ -1,0 +1,126 @@
+"""What lookups return, and the in-memory indexes they work from.
+
+:class:`Indexes` holds the names and aliases of speakers, organisations and cases (two
+fuzzy :class:`bot.search.NameIndex`), the vocabulary bucketed for a bounded fuzzy scan, and
+small lookup tables; :func:`build_indexes` makes it from the database, :func:`match_names` asks it.
+Shared by :mod:`bot.lookup` (the service) and :mod:`bot.text_search` (free text).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot import search_store as ss
+from bot.search import (
+    NAME_STOP_WORDS,
+    SUGGEST_THRESHOLD,
+    NameEntry,
+    NameIndex,
+    Vocabulary,
+    tokens,
+)
+from bot.store import CaseRow, SpeakerRow, StoredQuote
+
+COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    quote: StoredQuote
+    score: float  # 0-100
+    matched: tuple[tuple[int, int], ...]  # [start, end) spans of quote.text to highlight
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # "speaker" | "organisation" | "case" | "word"
+    label: str
+    command: str  # "who" | "case" | "search"
+    query: str
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    hits: list[Hit]
+    suggestions: list[Suggestion] = field(default_factory=list)
+    title: str | None = None
+
+
+@dataclass
+class Indexes:
+    """What a Lookup keeps in memory, rebuilt when quotes are added."""
+
+    people: NameIndex  # speakers and organisations (who, who:, org:)
+    cases_index: NameIndex  # cases (case, case:)
+    data: ss.NameData
+    vocab: Vocabulary
+    max_id: int
+    org_speakers: dict[int, list[SpeakerRow]]
+    role_words: dict[str, set[int]]
+    speakers: dict[int, SpeakerRow]
+    cases: dict[int, CaseRow]
+    orgs: dict[int, ss.OrganisationRow]
+    stale: bool = False  # the persisted vocabulary could not be brought up to date
+
+
+def build_indexes(conn: sqlite3.Connection, index: ss.IndexState) -> Indexes:
+    """The in-memory indexes over the names and vocabulary on disk (``index``: the
+    persisted search index they go with)."""
+    data = ss.load_names(conn)
+    entries: list[NameEntry] = []
+    for s in data.speakers:
+        aliases = tuple(data.aliases.get(("speaker", s.id), ()))
+        entries.append(NameEntry("speaker", s.id, s.name, aliases, s.quotes))
+    for o in data.organisations:
+        aliases = tuple(data.aliases.get(("organisation", o.id), ()))
+        entries.append(NameEntry("organisation", o.id, o.name, aliases, o.quotes))
+    for c in data.cases:
+        aliases = (c.slug, *data.aliases.get(("case", c.id), ()))
+        entries.append(NameEntry("case", c.id, c.name, aliases, c.quotes))
+    org_speakers: dict[int, list[SpeakerRow]] = {}
+    role_words: dict[str, set[int]] = {}
+    for s in data.speakers:
+        org_id = data.speaker_orgs.get(s.id)
+        if org_id is not None:
+            org_speakers.setdefault(org_id, []).append(s)
+        for key, _, _ in tokens(s.role):
+            if len(key) >= 3 and key not in NAME_STOP_WORDS:
+                role_words.setdefault(key, set()).add(s.id)
+    for speakers in org_speakers.values():
+        speakers.sort(key=lambda s: (-s.quotes, s.name))
+    return Indexes(
+        people=NameIndex(e for e in entries if e.kind != "case"),
+        cases_index=NameIndex(e for e in entries if e.kind == "case"),
+        data=data,
+        vocab=Vocabulary(ss.vocabulary_keys(conn)),
+        max_id=index.max_id,
+        org_speakers=org_speakers,
+        role_words=role_words,
+        speakers={s.id: s for s in data.speakers},
+        cases={c.id: c for c in data.cases},
+        orgs={o.id: o for o in data.organisations},
+        stale=index.rebuilt == "skipped",
+    )
+
+
+def match_names(
+    state: Indexes, query: str, kinds: Sequence[str], limit: int, cutoff: float
+) -> list[tuple[NameEntry, float]]:
+    """Speakers/organisations and cases live in two indexes (so that a word that is
+    exactly a speaker's name still finds a case it misspells); merge when asked for both."""
+    found: list[tuple[NameEntry, float]] = []
+    if any(k != "case" for k in kinds):
+        found += state.people.match(query, kinds, limit, cutoff)
+    if "case" in kinds:
+        found += state.cases_index.match(query, kinds, limit, cutoff)
+    found.sort(key=lambda es: (-es[1], -es[0].weight, es[0].label))
+    return found[:limit]
+
+
+def suggest_names(
+    state: Indexes, query: str, kinds: Sequence[str], limit: int = 3
+) -> list[Suggestion]:
+    found = match_names(state, query, kinds, limit, SUGGEST_THRESHOLD)
+    return [Suggestion(e.kind, e.label, COMMANDS[e.kind], e.label) for e, _ in found]
