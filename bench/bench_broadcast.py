@@ -168,7 +168,7 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
             lookups: list[float] = []
             async with bot:
                 service = DailyService(store, bot, Settings(db_path=db))
-                real_claim = service.subs.claim
+                real_claim = service.deliveries.claim
 
                 async def timed_claim(*args: Any, **kwargs: Any) -> Any:
                     # A claim picks the chat's quote of the day (the first time that day).
@@ -178,7 +178,7 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
                     finally:
                         claim_times.append(time.perf_counter() - t0)
 
-                service.subs.claim = timed_claim  # type: ignore[method-assign]
+                service.deliveries.claim = timed_claim  # type: ignore[method-assign]
                 started = time.monotonic()
 
                 async def user_talks() -> None:

@@ -4,11 +4,11 @@
 ``start_daily(app)`` (post_init, store open) starts the service, the JobQueue check and a
 catch-up pass; ``stop_daily(app)`` (before the store closes) stops them. Both are idempotent.
 The chat side (/daily, /stats, buttons, my_chat_member, ``register_daily``) is in
-:mod:`bot.daily_commands`; SQL lives in :mod:`bot.subscriptions`, due times in
-:mod:`bot.schedule`, send pacing in :mod:`bot.ratelimit`.
+:mod:`bot.daily_commands`; SQL lives in :mod:`bot.subscriptions` and :mod:`bot.deliveries`,
+due times in :mod:`bot.schedule`, send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
-once, each claim -> send -> record (the protocol is in :mod:`bot.subscriptions`), the rate
+once, each claim -> send -> record (the protocol is in :mod:`bot.deliveries`), the rate
 limiter deciding the pace. Retries due within ``linger`` seconds are waited for in the same
 pass; later ones are found by a later check.
 """
@@ -42,9 +42,10 @@ from telegram.ext import ExtBot
 from bot import render
 from bot.config import Settings
 from bot.context import Context
+from bot.deliveries import Claim, DeliveryStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
-from bot.subscriptions import Claim, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 
 if TYPE_CHECKING:
     from bot.app import QuoteBotApp
@@ -128,6 +129,7 @@ class DailyService:
         admin_ttl: float = 60.0,
     ) -> None:
         self.subs = SubscriptionStore(store)
+        self.deliveries = DeliveryStore(store)
         self.bot, self.settings = bot, settings
         self.clock, self.sleep = clock, sleep
         self.workers, self.lease, self.linger = workers, lease, linger
@@ -204,7 +206,7 @@ class DailyService:
                 due = [c for c in fetched if c not in in_flight and c not in broken]
                 if due:
                     if run_id is None:
-                        run_id = await self.subs.start_run(now, source)
+                        run_id = await self.deliveries.start_run(now, source)
                     for chat_id in due:
                         await slots.acquire()
                         if self._stopping or fatal:
@@ -232,7 +234,7 @@ class DailyService:
                 await asyncio.wait(set(tasks))
             report.finished = self.clock()
             if run_id is not None:
-                await self.subs.finish_run(run_id, report.finished, report.as_dict())
+                await self.deliveries.finish_run(run_id, report.finished, report.as_dict())
                 self.last_report = report
             await self._prune(report.finished)
             return report
@@ -243,7 +245,7 @@ class DailyService:
         today = now.date()
         if self._pruned_on != today:
             self._pruned_on = today
-            removed = await self.subs.prune(today - timedelta(days=KEEP_DAYS))
+            removed = await self.deliveries.prune(today - timedelta(days=KEEP_DAYS))
             if removed:
                 log.info("forgot %d daily deliveries older than %d days", removed, KEEP_DAYS)
 
@@ -255,7 +257,7 @@ class DailyService:
         *,
         hops: int = 0,
     ) -> None:
-        claim = await self.subs.claim(chat_id, self.clock(), self.lease)
+        claim = await self.deliveries.claim(chat_id, self.clock(), self.lease)
         if isinstance(claim, str):
             if claim == "doubt":
                 report.outcomes["doubt"] += 1
@@ -270,11 +272,11 @@ class DailyService:
 
     async def _send(self, claim: Claim) -> tuple[str, int | None]:
         """Send one claimed quote and record the outcome; returns (outcome, migrated-to id)."""
-        subs, chat_id = self.subs, claim.chat_id
+        deliveries, chat_id = self.deliveries, claim.chat_id
 
         async def on_start() -> None:
             until = self.clock() + timedelta(seconds=self.lease)
-            if not await subs.mark_sending(claim, until):
+            if not await deliveries.mark_sending(claim, until):
                 raise ClaimLost
 
         quote = claim.quote
@@ -292,42 +294,42 @@ class DailyService:
         except ClaimLost:
             return "lost claim", None
         except ChatMigrated as exc:
-            await subs.migrate(chat_id, exc.new_chat_id, claim.day, self.clock())
+            await deliveries.migrate(chat_id, exc.new_chat_id, claim.day, self.clock())
             return "migrated", exc.new_chat_id
         except RetryAfter as exc:
             retry_at = self.clock() + timedelta(seconds=retry_seconds(exc) + 0.1)
-            ok = await subs.record_retry(claim, retry_at, "429 flood control", self.clock())
+            ok = await deliveries.record_retry(claim, retry_at, "429 flood control", self.clock())
             return ("retried" if ok else "failed"), None
         except Forbidden as exc:
             # Blocked or kicked: keep the subscription for a later unblock; never loop on it.
-            await subs.pause_after_failure(claim, "blocked", exc.message, self.clock())
+            await deliveries.pause_after_failure(claim, "blocked", exc.message, self.clock())
             return "blocked", None
         except BadRequest as exc:
             text = exc.message.lower()
             if "chat not found" in text:
-                await subs.remove(chat_id, claim.day, exc.message, self.clock())
+                await deliveries.remove(chat_id, claim.day, exc.message, self.clock())
                 return "removed", None
             if any(reason in text for reason in _NO_RIGHTS):
-                await subs.pause_after_failure(claim, "restricted", exc.message, self.clock())
+                await deliveries.pause_after_failure(claim, "restricted", exc.message, self.clock())
                 return "blocked", None
             # Anything else is a bug on our side or in the quote: not retried today.
             log.error("daily quote to chat %s refused: %s", chat_id, exc.message)
-            await subs.record(claim, "failed", self.clock(), exc.message)
+            await deliveries.record(claim, "failed", self.clock(), exc.message)
             return "failed", None
         except NetworkError as exc:  # timeouts, 5xx, connection failures
             if certainly_not_sent(exc) or self.resend_ambiguous:
                 retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-                ok = await subs.record_retry(claim, retry_at, str(exc)[:200], self.clock())
+                ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
                 return ("retried" if ok else "failed"), None
             # The request left and no answer came back: it may have arrived. At most once.
-            await subs.record(claim, "doubt", self.clock(), f"ambiguous: {exc}"[:200])
+            await deliveries.record(claim, "doubt", self.clock(), f"ambiguous: {exc}"[:200])
             return "doubt", None
         except TelegramError as exc:
             log.error("daily quote to chat %s failed: %s", chat_id, exc)
             retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-            ok = await subs.record_retry(claim, retry_at, str(exc)[:200], self.clock())
+            ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
             return ("retried" if ok else "failed"), None
-        await subs.record(claim, "sent", self.clock(), message_id=message.message_id)
+        await deliveries.record(claim, "sent", self.clock(), message_id=message.message_id)
         return "delivered", None
 
     # -------------------------------------------------------------- lifecycle
@@ -423,8 +425,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
     async with await QuoteStore.open(settings.db_path) as store:
         await store.ensure_seeded(DATA_DIR)
         if dry_run:
-            subs = SubscriptionStore(store)
-            planned = await subs.plan(utcnow())
+            planned = await DeliveryStore(store).plan(utcnow())
             for chat_id, day, quote in planned:
                 print(f"would send  chat {chat_id}  {day}  quote #{quote.id}  {quote.speaker}")
             print(f"dry run: {len(planned)} quote(s) due now; nothing was sent or recorded")

@@ -3,7 +3,7 @@ group-to-supergroup migration message, and ``register_daily(app)`` that adds the
 
 Every handler runs in DAILY_GROUP (-1), ahead of the generic handlers, and ends processing
 there (see :func:`_stops`). Deliveries are :class:`bot.daily.DailyService`'s; the SQL is in
-:mod:`bot.subscriptions`.
+:mod:`bot.subscriptions` and :mod:`bot.deliveries`.
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ async def _stats_command(update: Update, context: Context) -> None:
         f"({counts['private']} private chats, {counts['groups']} groups); "
         f"{counts['off']} turned off.",
     ]
-    last = await service.subs.last_run()
+    last = await service.deliveries.last_run()
     if last is None:
         lines.append("No broadcast yet.")
     else:
@@ -286,7 +286,9 @@ async def _on_migrate(update: Update, context: Context) -> None:
     if message is None or not message.migrate_to_chat_id:
         return
     service = context.bot_data.daily
-    await service.subs.migrate(message.chat.id, message.migrate_to_chat_id, None, service.clock())
+    await service.deliveries.migrate(
+        message.chat.id, message.migrate_to_chat_id, None, service.clock()
+    )
 
 
 daily_command = _stops(_daily_command)

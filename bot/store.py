@@ -81,7 +81,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
     ),
     # v2: daily quote subscriptions and their per-(chat, local date) delivery records
-    # (bot/subscriptions.py explains the protocol).
+    # (bot/deliveries.py explains the protocol).
     (
         """CREATE TABLE daily_subscriptions (
             chat_id INTEGER PRIMARY KEY,

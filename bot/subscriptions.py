@@ -1,51 +1,32 @@
-"""SubscriptionStore: the SQL behind daily quotes, on the QuoteStore's connection.
+"""SubscriptionStore: who gets a quote of the day, when; on the QuoteStore's connection.
 
 Tables (migration 2 in ``bot/store.py``):
 
 ``daily_subscriptions``  one row per chat: time, zone, status (active/paused/off) and the next
                          delivery (local date + UTC instant, indexed for active rows).
 ``daily_deliveries``     one row per (chat, local date): the day's quote and how far its
-                         delivery got. The claim/record protocol lives here (see below).
+                         delivery got (the protocol: ``bot/deliveries.py``).
 ``daily_rotation``       one row per (chat, quote): the rotation round it was last sent in
-                         (the pick lives in ``bot/rotation.py``).
+                         (the pick: ``bot/rotation.py``).
 ``daily_runs``           one row per broadcast pass that did anything: its report.
 
-Delivery protocol, each step one transaction (``BEGIN IMMEDIATE``, so two processes - the
-bot and ``quotebot broadcast`` - never both claim a day):
-
-1. claim     no row yet: pick the quote, insert ``claimed`` (lease); a ``retry`` row whose
-             time has come, or a ``claimed`` row whose lease expired, is claimed again with
-             its quote. A row already ``sent``/``doubt``/``failed`` for that date: skip.
-2. sending   written by the rate limiter's ``on_start`` hook the moment the request is
-             released to Telegram: from here on the message may exist.
-3. outcome   ``sent`` | ``retry`` (certainly not sent: 429, 5xx, no connection; and, by
-             default, a timeout after the request left, see ``DailyService``) |
-             ``failed`` (not today: blocked, gone) | ``moved`` (chat migrated) |
-             ``doubt`` (maybe sent: a crash in step 2, or a timeout when
-             ``resend_ambiguous`` is off).
-
-A ``sending`` row found after its lease expired means the sender died mid-request. Telegram
-has no idempotency key, so it is resolved as ``doubt`` and NOT resent: at most once per
-chat per day. Only that window - a request in flight when the process dies - can skip a day;
-a crash anywhere else is resumed (a ``claimed`` row was never sent and is sent again).
+The helpers that read and move a subscription's next delivery (:func:`get_subscription`,
+:func:`set_next`, :func:`done_on`) are shared with the delivery protocol.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import schedule
-from bot.rotation import pick_quote
-from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id, transaction
+from bot.store import QuoteStore, transaction
 
 FINAL = ("sent", "doubt", "failed", "moved")
-MAX_ATTEMPTS = 12
 
 
 @dataclass(frozen=True)
@@ -79,32 +60,22 @@ class Subscription:
         )
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A day's delivery, claimed for sending."""
-
-    chat_id: int
-    day: date
-    quote: StoredQuote
-    attempt: int
-
-
 _SUB = (
     "SELECT chat_id, chat_type, at, timezone, status, reason, next_date, next_due "
     "FROM daily_subscriptions"
 )
 
 
-def _ts(moment: datetime) -> float:
+def timestamp(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _get(conn: sqlite3.Connection, chat_id: int) -> Subscription | None:
+def get_subscription(conn: sqlite3.Connection, chat_id: int) -> Subscription | None:
     row = conn.execute(_SUB + " WHERE chat_id = ?", (chat_id,)).fetchone()
     return Subscription.from_row(row) if row else None
 
 
-def _done_on(conn: sqlite3.Connection, chat_id: int, day: date) -> bool:
+def done_on(conn: sqlite3.Connection, chat_id: int, day: date) -> bool:
     """Whether ``day``'s quote is sent, maybe sent, or on its way: no second one that day."""
     row = conn.execute(
         "SELECT state FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
@@ -113,10 +84,10 @@ def _done_on(conn: sqlite3.Connection, chat_id: int, day: date) -> bool:
     return row is not None and row[0] in (*FINAL, "sending", "claimed")
 
 
-def _set_next(conn: sqlite3.Connection, chat_id: int, day: date, due: datetime) -> None:
+def set_next(conn: sqlite3.Connection, chat_id: int, day: date, due: datetime) -> None:
     conn.execute(
         "UPDATE daily_subscriptions SET next_date = ?, next_due = ? WHERE chat_id = ?",
-        (day.isoformat(), _ts(due), chat_id),
+        (day.isoformat(), timestamp(due), chat_id),
     )
 
 
@@ -132,7 +103,7 @@ def _subscribe(
     tz = ZoneInfo(zone)
     with transaction(conn):
         today = schedule.local_date(now, tz)
-        day, due = schedule.first_due(at, tz, now, done_today=_done_on(conn, chat_id, today))
+        day, due = schedule.first_due(at, tz, now, done_today=done_on(conn, chat_id, today))
         conn.execute(
             """INSERT INTO daily_subscriptions
                    (chat_id, chat_type, at, timezone, status, reason, next_date, next_due,
@@ -149,12 +120,12 @@ def _subscribe(
                 schedule.format_time(at),
                 zone,
                 day.isoformat(),
-                _ts(due),
-                _ts(now),
+                timestamp(due),
+                timestamp(now),
                 user_id,
             ),
         )
-        found = _get(conn, chat_id)
+        found = get_subscription(conn, chat_id)
     assert found is not None
     return found
 
@@ -170,25 +141,25 @@ def _set_status(
 ) -> Subscription | None:
     """Move a subscription to ``status`` if it is in one of ``only_from``; None if not."""
     with transaction(conn):
-        sub = _get(conn, chat_id)
+        sub = get_subscription(conn, chat_id)
         if sub is None or sub.status not in only_from:
             return None
         conn.execute(
             """UPDATE daily_subscriptions SET status = ?, reason = ?, updated_at = ?,
                    updated_by = ? WHERE chat_id = ?""",
-            (status, reason, _ts(now), user_id, chat_id),
+            (status, reason, timestamp(now), user_id, chat_id),
         )
         if status == "active":
             # Paused days are skipped, not made up: resume from the next time still ahead.
             today = schedule.local_date(now, sub.tz)
             day, due = schedule.first_due(
-                sub.at, sub.tz, now, done_today=_done_on(conn, chat_id, today)
+                sub.at, sub.tz, now, done_today=done_on(conn, chat_id, today)
             )
-            _set_next(conn, chat_id, day, due)
-        return _get(conn, chat_id)
+            set_next(conn, chat_id, day, due)
+        return get_subscription(conn, chat_id)
 
 
-def _due_chats(conn: sqlite3.Connection, now: float, limit: int) -> list[int]:
+def due_chats(conn: sqlite3.Connection, now: float, limit: int) -> list[int]:
     rows = conn.execute(
         """SELECT chat_id FROM daily_subscriptions INDEXED BY daily_subscriptions_due
            WHERE status = 'active' AND next_due <= ? ORDER BY next_due LIMIT ?""",
@@ -205,223 +176,6 @@ def _next_due(conn: sqlite3.Connection) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-def _claim(
-    conn: sqlite3.Connection,
-    chat_id: int,
-    now_dt: datetime,
-    lease: float,
-) -> Claim | str:
-    """Claim the chat's due delivery; a string says why not (for the pass report)."""
-    now = _ts(now_dt)
-    with transaction(conn):
-        sub = _get(conn, chat_id)
-        if sub is None or sub.status != "active" or _ts(sub.next_due) > now:
-            return "not due"
-        day, due, send_now = schedule.catch_up(sub.next_date, sub.at, sub.tz, now_dt)
-        if day != sub.next_date:
-            _expire(conn, chat_id, sub.next_date, now)
-            _set_next(conn, chat_id, day, due)
-            sub = replace(sub, next_date=day, next_due=due)
-        if not send_now:
-            _set_next(conn, chat_id, day, due)
-            return "later"
-        key = (chat_id, day.isoformat())
-        row = conn.execute(
-            """SELECT state, quote_id, attempts, lease_until, retry_at FROM daily_deliveries
-               WHERE chat_id = ? AND local_date = ?""",
-            key,
-        ).fetchone()
-        quote_id: int | None
-        if row is None:
-            quote_id = pick_quote(conn, chat_id, now)
-            if quote_id is None:  # an empty corpus: nothing to send today
-                _set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
-                return "no quotes"
-            conn.execute(
-                """INSERT INTO daily_deliveries
-                       (chat_id, local_date, state, quote_id, attempts, lease_until, claimed_at)
-                   VALUES (?, ?, 'claimed', ?, 1, ?, ?)""",
-                (*key, quote_id, now + lease, now),
-            )
-            attempt = 1
-        else:
-            state, quote_id, attempts, lease_until, retry_at = row
-            if state in FINAL:
-                _set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
-                return f"already {state}"
-            if state in ("claimed", "sending") and lease_until > now:
-                # Another sender (the bot, or `quotebot broadcast`) holds it: look again later.
-                _set_next(conn, chat_id, day, datetime.fromtimestamp(lease_until, UTC))
-                return "in flight elsewhere"
-            if state == "sending":
-                # Its sender died mid-request: it may have arrived. At most once: never resend.
-                _finish(conn, chat_id, day, "doubt", "sender stopped mid-request", now, sub)
-                return "doubt"
-            if state == "retry" and retry_at is not None and retry_at > now:
-                _set_next(conn, chat_id, day, datetime.fromtimestamp(retry_at, UTC))
-                return "later"
-            attempt = attempts + 1
-            conn.execute(
-                """UPDATE daily_deliveries SET state = 'claimed', attempts = ?, lease_until = ?,
-                       claimed_at = ? WHERE chat_id = ? AND local_date = ?""",
-                (attempt, now + lease, now, *key),
-            )
-        found = fetch_quotes_by_id(conn, [quote_id])
-        if not found:  # deleted since the day's pick: pick again in a minute
-            conn.execute("DELETE FROM daily_deliveries WHERE chat_id = ? AND local_date = ?", key)
-            _set_next(conn, chat_id, day, now_dt + timedelta(minutes=1))
-            return "quote vanished"
-        return Claim(chat_id, day, found[0], attempt)
-
-
-def _expire(conn: sqlite3.Connection, chat_id: int, day: date, now: float) -> None:
-    """A past day that never completed (the bot was down past its end): recorded as missed,
-    except an in-flight one, which may have arrived."""
-    conn.execute(
-        """UPDATE daily_deliveries SET state = CASE state WHEN 'sending' THEN 'doubt'
-               ELSE 'failed' END, error = 'missed: day over', finished_at = ?
-           WHERE chat_id = ? AND local_date = ? AND state IN ('claimed', 'sending', 'retry')""",
-        (now, chat_id, day.isoformat()),
-    )
-
-
-def _finish(
-    conn: sqlite3.Connection,
-    chat_id: int,
-    day: date,
-    state: str,
-    error: str,
-    now: float,
-    sub: Subscription | None,
-    message_id: int | None = None,
-) -> None:
-    conn.execute(
-        """UPDATE daily_deliveries SET state = ?, error = ?, finished_at = ?,
-               message_id = coalesce(?, message_id)
-           WHERE chat_id = ? AND local_date = ?""",
-        (state, error, now, message_id, chat_id, day.isoformat()),
-    )
-    if sub is not None and sub.next_date <= day:
-        _set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
-
-
-def _mark_sending(
-    conn: sqlite3.Connection, chat_id: int, day: date, attempt: int, lease_until: float
-) -> bool:
-    """claimed -> sending, only if this claim still holds (the attempt number matches):
-    False means another process took the day over and this send must not happen."""
-    with transaction(conn):
-        cursor = conn.execute(
-            """UPDATE daily_deliveries SET state = 'sending', lease_until = ?
-               WHERE chat_id = ? AND local_date = ? AND state = 'claimed' AND attempts = ?""",
-            (lease_until, chat_id, day.isoformat(), attempt),
-        )
-        return cursor.rowcount == 1
-
-
-def _record(
-    conn: sqlite3.Connection,
-    chat_id: int,
-    day: date,
-    state: str,
-    error: str,
-    now_dt: datetime,
-    message_id: int | None,
-) -> None:
-    with transaction(conn):
-        _finish(conn, chat_id, day, state, error, _ts(now_dt), _get(conn, chat_id), message_id)
-
-
-def _record_retry(
-    conn: sqlite3.Connection, chat_id: int, day: date, retry_at: datetime, error: str, now: datetime
-) -> bool:
-    """Schedule another attempt the same local day; False (and ``failed``) if none is left."""
-    with transaction(conn):
-        sub = _get(conn, chat_id)
-        attempts = conn.execute(
-            "SELECT attempts FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
-            (chat_id, day.isoformat()),
-        ).fetchone()
-        if (
-            sub is None
-            or retry_at >= schedule.end_of_day(day, sub.tz)
-            or (attempts and attempts[0] >= MAX_ATTEMPTS)
-        ):
-            _finish(conn, chat_id, day, "failed", f"gave up: {error}", _ts(now), sub)
-            return False
-        conn.execute(
-            """UPDATE daily_deliveries SET state = 'retry', retry_at = ?, error = ?
-               WHERE chat_id = ? AND local_date = ?""",
-            (_ts(retry_at), error, chat_id, day.isoformat()),
-        )
-        if sub.next_date == day:
-            _set_next(conn, chat_id, day, retry_at)
-        return True
-
-
-def _pause_after_failure(
-    conn: sqlite3.Connection, chat_id: int, day: date, reason: str, error: str, now: datetime
-) -> None:
-    with transaction(conn):
-        conn.execute(
-            """UPDATE daily_subscriptions SET status = 'paused', reason = ?, updated_at = ?
-               WHERE chat_id = ? AND status = 'active'""",
-            (reason, _ts(now), chat_id),
-        )
-        _finish(conn, chat_id, day, "failed", error, _ts(now), _get(conn, chat_id))
-
-
-def _remove(
-    conn: sqlite3.Connection, chat_id: int, day: date | None, error: str, now: float
-) -> None:
-    with transaction(conn):
-        if day is not None:
-            _finish(conn, chat_id, day, "failed", error, now, None)
-        conn.execute("DELETE FROM daily_subscriptions WHERE chat_id = ?", (chat_id,))
-        conn.execute("DELETE FROM daily_rotation WHERE chat_id = ?", (chat_id,))
-
-
-def _migrate(
-    conn: sqlite3.Connection, old: int, new: int, day: date | None, now_dt: datetime
-) -> bool:
-    """Move ``old``'s subscription and rotation to supergroup ``new``; True if moved. The day
-    being delivered is handed over with its quote, due at once in the new chat."""
-    now = _ts(now_dt)
-    with transaction(conn):
-        quote = None
-        if day is not None:
-            _finish(conn, old, day, "moved", f"migrated to {new}", now, None)
-            row = conn.execute(
-                "SELECT quote_id FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
-                (old, day.isoformat()),
-            ).fetchone()
-            quote = row[0] if row else None
-        sub = _get(conn, old)
-        if sub is None:
-            return False
-        if _get(conn, new) is None:
-            conn.execute(
-                "UPDATE daily_subscriptions SET chat_id = ?, chat_type = 'supergroup' "
-                "WHERE chat_id = ?",
-                (new, old),
-            )
-            conn.execute(
-                "UPDATE OR IGNORE daily_rotation SET chat_id = ? WHERE chat_id = ?", (new, old)
-            )
-            handover = day is not None and quote is not None and sub.status == "active"
-            if handover and day is not None and not _done_on(conn, new, day):
-                conn.execute(
-                    """INSERT INTO daily_deliveries (chat_id, local_date, state, quote_id,
-                           attempts, lease_until, retry_at, claimed_at)
-                       VALUES (?, ?, 'retry', ?, 0, 0, ?, ?)""",
-                    (new, day.isoformat(), quote, now, now),
-                )
-                _set_next(conn, new, day, now_dt)
-        conn.execute("DELETE FROM daily_subscriptions WHERE chat_id = ?", (old,))
-        conn.execute("DELETE FROM daily_rotation WHERE chat_id = ?", (old,))
-        return True
-
-
 def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     counts = dict.fromkeys(("active", "paused", "off", "private", "groups"), 0)
     for status, kind, n in conn.execute(
@@ -434,78 +188,6 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return counts
 
 
-def _prune(conn: sqlite3.Connection, before: date, batch: int) -> int:
-    """Forget up to ``batch`` deliveries dated before ``before`` (and the pass reports of
-    that time); the rotation keeps its own history, so no quote repeats because of this."""
-    with transaction(conn):
-        removed = conn.execute(
-            """DELETE FROM daily_deliveries WHERE (chat_id, local_date) IN (
-                   SELECT chat_id, local_date FROM daily_deliveries
-                   WHERE local_date < ? LIMIT ?)""",
-            (before.isoformat(), batch),
-        ).rowcount
-        cutoff = datetime.combine(before, time(), UTC).timestamp()
-        conn.execute("DELETE FROM daily_runs WHERE started_at < ?", (cutoff,))
-    return int(removed)
-
-
-def _start_run(conn: sqlite3.Connection, now: float, source: str) -> int:
-    with transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO daily_runs (started_at, source) VALUES (?, ?)", (now, source)
-        )
-        return int(cursor.lastrowid or 0)
-
-
-def _finish_run(conn: sqlite3.Connection, run_id: int, now: float, report: dict[str, int]) -> None:
-    with transaction(conn):
-        conn.execute(
-            "UPDATE daily_runs SET finished_at = ?, report = ? WHERE id = ?",
-            (now, json.dumps(report, sort_keys=True), run_id),
-        )
-
-
-def _last_run(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT started_at, finished_at, source, report FROM daily_runs ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return None
-    started, finished, source, report = row
-    return {"started_at": started, "finished_at": finished, "source": source, **json.loads(report)}
-
-
-def _plan(
-    conn: sqlite3.Connection, now_dt: datetime, limit: int
-) -> list[tuple[int, date, StoredQuote]]:
-    """What a pass would send now, without writing anything (the dry run)."""
-    now = _ts(now_dt)
-    planned: list[tuple[int, date, StoredQuote]] = []
-    conn.execute("SAVEPOINT dry_run")  # pick_quote writes; all of it is rolled back
-    try:
-        for chat_id in _due_chats(conn, now, limit):
-            sub = _get(conn, chat_id)
-            assert sub is not None
-            day, _, send_now = schedule.catch_up(sub.next_date, sub.at, sub.tz, now_dt)
-            if not send_now or _done_on(conn, chat_id, day):
-                continue
-            row = conn.execute(
-                "SELECT state, quote_id, retry_at FROM daily_deliveries "
-                "WHERE chat_id = ? AND local_date = ?",
-                (chat_id, day.isoformat()),
-            ).fetchone()
-            if row is not None and row[0] == "retry" and (row[2] or 0) > now:
-                continue
-            quote_id = row[1] if row else pick_quote(conn, chat_id, now)
-            found = fetch_quotes_by_id(conn, [quote_id]) if quote_id is not None else []
-            if found:
-                planned.append((chat_id, day, found[0]))
-    finally:
-        conn.execute("ROLLBACK TO dry_run")
-        conn.execute("RELEASE dry_run")
-    return planned
-
-
 class SubscriptionStore:
     """Async face of the functions above; each call is one unit of work on the store."""
 
@@ -513,7 +195,7 @@ class SubscriptionStore:
         self.store = store
 
     async def get(self, chat_id: int) -> Subscription | None:
-        return await self.store.run(_get, chat_id)
+        return await self.store.run(get_subscription, chat_id)
 
     async def subscribe(
         self, chat_id: int, chat_type: str, at: time, zone: str, now: datetime, user_id: int = 0
@@ -536,80 +218,11 @@ class SubscriptionStore:
         return await self.store.run(_set_status, chat_id, "active", "", now, user_id, ("paused",))
 
     async def due_chats(self, now: datetime, limit: int = 500) -> list[int]:
-        return await self.store.run(_due_chats, _ts(now), limit)
+        return await self.store.run(due_chats, timestamp(now), limit)
 
     async def next_due(self) -> datetime | None:
         found = await self.store.run(_next_due)
         return datetime.fromtimestamp(found, UTC) if found is not None else None
 
-    async def claim(self, chat_id: int, now: datetime, lease: float) -> Claim | str:
-        return await self.store.run(_claim, chat_id, now, lease)
-
-    async def mark_sending(self, claim: Claim, lease_until: datetime) -> bool:
-        return await self.store.run(
-            _mark_sending, claim.chat_id, claim.day, claim.attempt, _ts(lease_until)
-        )
-
-    async def record(
-        self,
-        claim: Claim,
-        state: str,
-        now: datetime,
-        error: str = "",
-        message_id: int | None = None,
-    ) -> None:
-        await self.store.run(_record, claim.chat_id, claim.day, state, error, now, message_id)
-
-    async def record_retry(
-        self, claim: Claim, retry_at: datetime, error: str, now: datetime
-    ) -> bool:
-        return await self.store.run(_record_retry, claim.chat_id, claim.day, retry_at, error, now)
-
-    async def pause_after_failure(
-        self, claim: Claim, reason: str, error: str, now: datetime
-    ) -> None:
-        await self.store.run(_pause_after_failure, claim.chat_id, claim.day, reason, error, now)
-
-    async def remove(self, chat_id: int, day: date | None, error: str, now: datetime) -> None:
-        await self.store.run(_remove, chat_id, day, error, _ts(now))
-
-    async def migrate(self, old: int, new: int, day: date | None, now: datetime) -> bool:
-        return await self.store.run(_migrate, old, new, day, now)
-
     async def counts(self) -> dict[str, int]:
         return await self.store.run(_counts)
-
-    async def prune(self, before: date, batch: int = 5000) -> int:
-        """Deliveries dated before ``before`` removed, one batch per unit of work (so that
-        lookups waiting for the connection get a turn between batches)."""
-        total = 0
-        while (removed := await self.store.run(_prune, before, batch)) > 0:
-            total += removed
-            if removed < batch:
-                break
-        return total
-
-    async def start_run(self, now: datetime, source: str) -> int:
-        return await self.store.run(_start_run, _ts(now), source)
-
-    async def finish_run(self, run_id: int, now: datetime, report: dict[str, int]) -> None:
-        await self.store.run(_finish_run, run_id, _ts(now), report)
-
-    async def last_run(self) -> dict[str, Any] | None:
-        return await self.store.run(_last_run)
-
-    async def plan(
-        self, now: datetime, limit: int = 100_000
-    ) -> list[tuple[int, date, StoredQuote]]:
-        return await self.store.run(_plan, now, limit)
-
-    async def delivery(self, chat_id: int, day: date) -> tuple[str, int, str] | None:
-        """(state, quote id, error) of a chat's delivery for ``day``."""
-        row = await self.store.run(
-            lambda c: c.execute(
-                "SELECT state, quote_id, error FROM daily_deliveries "
-                "WHERE chat_id = ? AND local_date = ?",
-                (chat_id, day.isoformat()),
-            ).fetchone()
-        )
-        return (str(row[0]), int(row[1]), str(row[2])) if row else None

@@ -16,6 +16,7 @@ from daily_harness import DailyHarness, FakeClock, daily_bot
 
 from bot.__main__ import main
 from bot.daily import KEEP_DAYS
+from bot.deliveries import DeliveryStore
 from bot.offline import FakeBotAPI, RateLimits
 from bot.ratelimit import BROADCAST, PriorityRateLimiter
 from bot.rotation import pick_quote
@@ -92,10 +93,10 @@ async def test_exactly_once_across_a_crash_after_k_of_n_sends(
 ) -> None:
     n, clock, fake = 8, FakeClock(START), FakeBotAPI(username=BOT_NAME)
     chats = [PRIVATE + i for i in range(n)]
-    original = getattr(SubscriptionStore, point)
+    original = getattr(DeliveryStore, point)
     calls = 0
 
-    async def crashing(self: SubscriptionStore, *args: Any, **kwargs: Any) -> Any:
+    async def crashing(self: DeliveryStore, *args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == k + 1:
@@ -105,10 +106,10 @@ async def test_exactly_once_across_a_crash_after_k_of_n_sends(
     async with daily_bot(tmp_path / "q.db", clock, fake=fake, workers=1) as bot:
         for chat in chats:
             await bot.subscribe(chat)
-        monkeypatch.setattr(SubscriptionStore, point, crashing)
+        monkeypatch.setattr(DeliveryStore, point, crashing)
         with pytest.raises(Crash):
             await bot.run_at(at(2024, 6, 3, 9, 0))
-        monkeypatch.setattr(SubscriptionStore, point, original)
+        monkeypatch.setattr(DeliveryStore, point, original)
         sent_before = len(bot.daily_sends())
     # The send of the crashing chat left the process only at "record": it arrived.
     assert sent_before == k + (point == "record")
@@ -190,14 +191,14 @@ async def test_deliveries_older_than_the_keep_period_are_forgotten(tmp_path: Pat
         first = at(2024, 6, 3, 10, 0)
         await bot.run_at(first)
         await bot.run_at(first + timedelta(days=1))
-        old = await bot.service.subs.delivery(PRIVATE, first.date())
+        old = await bot.service.deliveries.delivery(PRIVATE, first.date())
         assert old is not None and old[0] == "sent"
         later = first + timedelta(days=KEEP_DAYS + 1)
         await bot.run_at(later)
-        assert await bot.service.subs.delivery(PRIVATE, first.date()) is None
-        kept = await bot.service.subs.delivery(PRIVATE, (first + timedelta(days=1)).date())
+        assert await bot.service.deliveries.delivery(PRIVATE, first.date()) is None
+        kept = await bot.service.deliveries.delivery(PRIVATE, (first + timedelta(days=1)).date())
         assert kept is not None and kept[0] == "sent"  # within the keep period
-        now = await bot.service.subs.delivery(PRIVATE, later.date())
+        now = await bot.service.deliveries.delivery(PRIVATE, later.date())
         assert now is not None and now[0] == "sent"
         ids = [int(m.text.rsplit("#", 1)[1].split()[0]) for m in bot.quotes_to(PRIVATE)]
         assert len(ids) == 3 == len(set(ids))  # the rotation remembers what was sent
