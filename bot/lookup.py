@@ -13,7 +13,7 @@ import random as _random
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from bot import search_store as ss
 from bot import text_search
@@ -29,7 +29,6 @@ from bot.lookup_index import (
 from bot.search import (
     NAME_THRESHOLD,
     NameEntry,
-    ParsedQuery,
     clean_query,
     parse_query,
     word_keys,
@@ -90,7 +89,6 @@ class Lookup:
         self._state: Indexes | None = None
         self.last_index: ss.IndexState | None = None
         self.answers = Answers(answers_kept)
-        self._complete = True  # cleared when a search ran out of time: not remembered
 
     # -- loading -------------------------------------------------------------------------
 
@@ -120,20 +118,29 @@ class Lookup:
     def _remembered(
         self,
         conn: sqlite3.Connection,
-        kind: str,
-        query: str,
+        key: tuple[str, str],
         limit: int,
-        compute: Callable[[], LookupResult],
-    ) -> LookupResult:
-        self._fresh(conn)  # reloads, and forgets every answer, when quotes were added
+        compute: Callable[[sqlite3.Connection, Indexes], LookupResult | None],
+    ) -> LookupResult | None:
+        """A remembered answer for ``key`` if one serves, else ``compute``'s (kept when
+        complete). Runs in the database thread."""
+        state = self._fresh(conn)  # reloads, and forgets every answer, when quotes were added
         self.answers.check(conn)
-        key = (kind, query)
         found = self.answers.get(key, limit)
         if found is None:
-            self._complete = True
-            found = compute()
-            if self._complete:
+            found = compute(conn, state)
+            if found is not None and found.complete:
                 self.answers.put(key, limit, found)
+        return found
+
+    async def _answer(
+        self,
+        key: tuple[str, str],
+        limit: int,
+        compute: Callable[[sqlite3.Connection, Indexes], LookupResult],
+    ) -> LookupResult:
+        found = await self.store.run(self._remembered, key, limit, compute)
+        assert found is not None  # compute always answers
         return found
 
     @property
@@ -188,12 +195,11 @@ class Lookup:
         query = clean_query(query)
         if not query or limit <= 0:
             return LookupResult([])
-        return await self.store.run(
-            lambda c: self._remembered(c, "who", query, limit, lambda: self._who(c, query, limit))
-        )
+        return await self._answer(("who", query), limit, partial(self._who, query, limit))
 
-    def _who(self, conn: sqlite3.Connection, query: str, limit: int) -> LookupResult:
-        state = self._fresh(conn)
+    def _who(
+        self, query: str, limit: int, conn: sqlite3.Connection, state: Indexes
+    ) -> LookupResult:
         found = match_names(state, query, ("speaker", "organisation"), 20, NAME_THRESHOLD)
         found = [(e, s) for e, s in found if e.weight > 0]  # an organisation with no quotes
         if not found:
@@ -222,12 +228,11 @@ class Lookup:
         query = clean_query(query)
         if not query or limit <= 0:
             return LookupResult([])
-        return await self.store.run(
-            lambda c: self._remembered(c, "case", query, limit, lambda: self._case(c, query, limit))
-        )
+        return await self._answer(("case", query), limit, partial(self._case, query, limit))
 
-    def _case(self, conn: sqlite3.Connection, query: str, limit: int) -> LookupResult:
-        state = self._fresh(conn)
+    def _case(
+        self, query: str, limit: int, conn: sqlite3.Connection, state: Indexes
+    ) -> LookupResult:
         found = match_names(state, query, ("case",), 10, NAME_THRESHOLD)
         found = [(e, s) for e, s in found if e.weight > 0]
         if not found:
@@ -245,30 +250,19 @@ class Lookup:
 
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
-        return await self._by_id_remembered("speaker", speaker_id, limit)
+        compute = partial(self._by_id, "speaker", speaker_id, limit)
+        return await self.store.run(
+            self._remembered, ("speaker-id", str(speaker_id)), limit, compute
+        )
 
     async def by_case_id(self, case_id: int, limit: int = 50) -> LookupResult | None:
         """A case's quotes by id (for buttons); None when no such case."""
-        return await self._by_id_remembered("case", case_id, limit)
-
-    async def _by_id_remembered(self, kind: str, target: int, limit: int) -> LookupResult | None:
-        def compute(conn: sqlite3.Connection) -> LookupResult | None:
-            self._fresh(conn)
-            self.answers.check(conn)
-            key = (f"{kind}-id", str(target))
-            found = self.answers.get(key, limit)
-            if found is None:
-                found = self._by_id(conn, kind, target, limit)
-                if found is not None:
-                    self.answers.put(key, limit, found)
-            return found
-
-        return await self.store.run(compute)
+        compute = partial(self._by_id, "case", case_id, limit)
+        return await self.store.run(self._remembered, ("case-id", str(case_id)), limit, compute)
 
     def _by_id(
-        self, conn: sqlite3.Connection, kind: str, target: int, limit: int
+        self, kind: str, target: int, limit: int, conn: sqlite3.Connection, state: Indexes
     ) -> LookupResult | None:
-        state = self._fresh(conn)
         index = state.cases_index if kind == "case" else state.people
         entry = next((e for e in index.entries if e.kind == kind and e.id == target), None)
         if entry is None:
@@ -299,15 +293,10 @@ class Lookup:
         parsed = parse_query(text)
         if (not parsed.words and not parsed.filters) or limit <= 0:
             return LookupResult([])
-        return await self.store.run(
-            lambda c: self._remembered(
-                c, "search", " ".join(text.split()), limit, lambda: self._search(c, parsed, limit)
-            )
+        key = ("search", " ".join(text.split()))
+        return await self._answer(
+            key, limit, lambda conn, state: text_search.search(conn, state, parsed, limit)
         )
-
-    def _search(self, conn: sqlite3.Connection, parsed: ParsedQuery, limit: int) -> LookupResult:
-        result, self._complete = text_search.search(conn, self._fresh(conn), parsed, limit)
-        return result
 
     # -- random ----------------------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class LookupResult:
     hits: list[Hit]
     suggestions: list[Suggestion] = field(default_factory=list)
     title: str | None = None
+    # False when a search ran out of its FTS5 time budget: it may lack candidates, so it is
+    # shown but not remembered.
+    complete: bool = True
 
 
 @dataclass

@@ -50,9 +50,8 @@ ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's 
 
 def search(
     conn: sqlite3.Connection, state: Indexes, parsed: ParsedQuery, limit: int
-) -> tuple[LookupResult, bool]:
-    """The answer to a free-text query, and whether it is complete (False: the FTS5 time
-    budget ran out, so it may lack candidates and is not worth remembering)."""
+) -> LookupResult:
+    """The answer to a free-text query (``complete`` False: the FTS5 time budget ran out)."""
     restrictions: list[ss.Restriction] = []
     titles: list[str] = []
     filter_score = 100.0
@@ -61,7 +60,7 @@ def search(
             resolved = _resolve_filter(state, kind, value)
             if resolved is None:
                 everything = ("case", "speaker", "organisation")
-                return LookupResult([], suggest_names(state, value, everything)), True
+                return LookupResult([], suggest_names(state, value, everything))
             restriction, label, score = resolved
             restrictions.append(restriction)
             titles.append(label)
@@ -71,10 +70,10 @@ def search(
     if not content:
         ids = ss.restricted_ids(conn, restrictions, limit)
         quotes = fetch_quotes_by_id(conn, ids)
-        return LookupResult([Hit(q, filter_score, ()) for q in quotes], [], title), True
+        return LookupResult([Hit(q, filter_score, ()) for q in quotes], [], title)
     groups = _groups(conn, state, content, last=parsed.words[-1])
     if not any(g.terms or g.entities for g in groups):
-        return LookupResult([], _suggest_search(conn, state, parsed), title), True
+        return LookupResult([], _suggest_search(conn, state, parsed), title)
     groups = [g for g in groups if g.terms or g.entities]
     groups += _minor_groups(conn, parsed, content)
     deadline = ss.Deadline(conn, TIME_BUDGET)
@@ -85,14 +84,14 @@ def search(
     ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
     ranked = [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit]
     if not ranked:
-        return LookupResult([], _suggest_search(conn, state, parsed), title), complete
+        return LookupResult([], _suggest_search(conn, state, parsed), title, complete)
     by_id = {q.id: q for q in fetch_quotes_by_id(conn, [r.id for r in ranked])}
     hits = [
         Hit(by_id[r.id], r.score, highlight(by_id[r.id].text, groups))
         for r in ranked
         if r.id in by_id
     ]
-    return LookupResult(hits, [], title), complete
+    return LookupResult(hits, [], title, complete)
 
 
 def _resolve_filter(
