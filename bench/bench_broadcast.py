@@ -48,7 +48,7 @@ from bot.config import Settings
 from bot.daily import DailyService
 from bot.offline import FakeBotAPI
 from bot.ratelimit import PriorityRateLimiter
-from bot.store import QuoteStore
+from bot.store import QuoteStore, max_quote_id
 from bot.subscriptions import SubscriptionStore
 from bot.tg_html import ApiError
 
@@ -136,9 +136,7 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
             if corpus_db is None:
                 await store.ensure_seeded()
             opened = time.monotonic() - t0
-            corpus_size = await store.run(
-                lambda c: int(c.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
-            )
+            corpus_size = await store.run(max_quote_id)
             if corpus_db is not None:
                 corpus = (
                     f"corpus: {corpus_size:,} quotes (max id) from a copy of {corpus_db} "

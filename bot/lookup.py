@@ -34,7 +34,7 @@ from bot.search import (
     word_keys,
     word_spans,
 )
-from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id
+from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id, max_quote_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Lookup:
         except sqlite3.OperationalError as exc:  # locked by a writer, or a read-only file
             # FTS5 is current anyway (triggers); only typo corrections miss the new words.
             log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
-            max_id = ss.current_max_id(conn)
+            max_id = max_quote_id(conn)
             self.last_index = ss.IndexState(max_id, -1, -1, "skipped", 0.0)
         state = build_indexes(conn, self.last_index)
         self._state = state
@@ -111,7 +111,7 @@ class Lookup:
 
     def _fresh(self, conn: sqlite3.Connection) -> Indexes:
         state = self._state
-        if state is None or ss.current_max_id(conn) != state.max_id:
+        if state is None or max_quote_id(conn) != state.max_id:
             state = self._load(conn)
         return state
 

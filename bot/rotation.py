@@ -14,6 +14,8 @@ import random
 import sqlite3
 from collections.abc import Sequence
 
+from bot.store import max_quote_id
+
 ROTATION_SAMPLE = 256  # quotes ranked per pick (see pick_quote)
 
 
@@ -88,7 +90,7 @@ def _rotation_pool(
 ) -> list[tuple[int, int]]:
     """Up to ``sample`` (quote id, speaker id) pairs not in ``used``: all of them when the
     corpus is that small, else a sample that is the same for the same chat and history."""
-    max_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
+    max_id = max_quote_id(conn)
     if max_id <= sample:
         rows = conn.execute("SELECT id, speaker_id FROM quotes").fetchall()
         return [(int(i), int(s)) for i, s in rows if i not in used]

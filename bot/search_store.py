@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.search import Candidate, Vocabulary, deletes, edit_distance, max_edits, word_key
-from bot.store import CaseRow, SpeakerRow, transaction
+from bot.store import CaseRow, SpeakerRow, max_quote_id, transaction
 
 INDEX_VERSION = 1
 MAX_KEY_FOR_DELETES = 30
@@ -53,10 +53,6 @@ class IndexState:
     seconds: float
 
 
-def current_max_id(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
-
-
 def indexed_max_id(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM search_state WHERE name = 'max_id'").fetchone()
     return int(row[0]) if row else -1
@@ -66,7 +62,7 @@ def refresh_index(conn: sqlite3.Connection, *, force: bool = False) -> IndexStat
     """Bring the vocabulary and typo index up to date with ``quotes``."""
     started = time.perf_counter()
     state = dict(conn.execute("SELECT name, value FROM search_state").fetchall())
-    max_id = current_max_id(conn)
+    max_id = max_quote_id(conn)
     count = int(conn.execute("SELECT count(*) FROM quotes").fetchone()[0])
     fresh = state.get("version") == INDEX_VERSION and not force
     if fresh and state.get("max_id") == max_id and state.get("count") == count:

@@ -420,7 +420,7 @@ def _add_quotes(
     with transaction(conn):
         _sync_catalog(conn, catalog)
         # AUTOINCREMENT ids only grow: every row this import adds has an id above this.
-        first_new_id = conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0]
+        first_new_id = max_quote_id(conn)
         conn.execute("INSERT INTO fts_deferred (flag) VALUES (1)")
         source_ids: dict[str, int] = {}
         case_ids: dict[str, int] = {}
@@ -528,6 +528,12 @@ def _cases(conn: sqlite3.Connection) -> list[CaseRow]:
     return [CaseRow(*row) for row in rows]
 
 
+def max_quote_id(conn: sqlite3.Connection) -> int:
+    """The highest quote id (0 when empty): read from the rowid B-tree, so free at any size.
+    Ids are never reused, so it changes exactly when quotes are added."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
+
+
 def _random_quote_id(
     conn: sqlite3.Connection,
     speaker_ids: tuple[int, ...],
@@ -548,7 +554,7 @@ def _random_quote_id(
     if not where:
         # No filter: a random point in the id range, not count(*) and OFFSET (both read
         # every row: up to 180 ms at 1M quotes, on the connection every lookup shares).
-        top = int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
+        top = max_quote_id(conn)
         if not top:
             return None
         start = rng.randint(1, top)
