@@ -12,9 +12,8 @@ import hashlib
 import json
 import random
 import sqlite3
-from collections.abc import Sequence
 
-from bot.store import max_quote_id
+from bot.store import max_quote_id, placeholders
 
 ROTATION_SAMPLE = 256  # quotes ranked per pick (see pick_quote)
 
@@ -66,7 +65,7 @@ def pick_quote(
     cases: dict[int, list[int]] = {}
     ids = [quote_id for quote_id, _ in pool]
     for quote_id, case_id in conn.execute(
-        f"SELECT quote_id, case_id FROM quote_cases WHERE quote_id IN ({_marks(ids)})", ids
+        f"SELECT quote_id, case_id FROM quote_cases WHERE quote_id IN ({placeholders(ids)})", ids
     ):
         cases.setdefault(quote_id, []).append(case_id)
 
@@ -97,7 +96,7 @@ def _rotation_pool(
     rng = random.Random(f"{chat_id}:{cycle}:{len(used)}")
     ids = rng.sample(range(1, max_id + 1), sample)
     rows = conn.execute(
-        f"SELECT id, speaker_id FROM quotes WHERE id IN ({_marks(ids)})", ids
+        f"SELECT id, speaker_id FROM quotes WHERE id IN ({placeholders(ids)})", ids
     ).fetchall()
     pool = [(int(i), int(s)) for i, s in rows if i not in used]
     if pool:
@@ -109,7 +108,3 @@ def _rotation_pool(
         (json.dumps(sorted(used)), sample),
     ).fetchall()
     return [(int(i), int(s)) for i, s in rows]
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" * len(values))

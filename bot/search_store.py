@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.search import Candidate, Vocabulary, deletes, edit_distance, max_edits, word_key
-from bot.store import CaseRow, SpeakerRow, max_quote_id, transaction
+from bot.store import CaseRow, SpeakerRow, max_quote_id, placeholders, transaction
 
 INDEX_VERSION = 1
 MAX_KEY_FOR_DELETES = 30
@@ -212,17 +212,13 @@ class Term:
     df: int
 
 
-def _in(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
 def terms_by_key(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, list[Term]]:
     found: dict[str, list[Term]] = {}
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         for term, key, df in conn.execute(
-            f"SELECT term, key, df FROM search_terms WHERE key IN ({_in(chunk)})", chunk
+            f"SELECT term, key, df FROM search_terms WHERE key IN ({placeholders(chunk)})", chunk
         ):
             found.setdefault(key, []).append(Term(term, key, df))
     return found
@@ -236,7 +232,8 @@ def terms_near(conn: sqlite3.Connection, key: str, depth: int) -> list[Term]:
         chunk = variants[start : start + 500]
         for term, tkey, df in conn.execute(
             f"""SELECT t.term, t.key, t.df FROM search_deletes d
-                JOIN search_terms t ON t.id = d.term_id WHERE d.variant IN ({_in(chunk)})""",
+                JOIN search_terms t ON t.id = d.term_id
+                WHERE d.variant IN ({placeholders(chunk)})""",
             chunk,
         ):
             found[term] = Term(term, tkey, df)
@@ -284,7 +281,7 @@ class Restriction:
 
     @classmethod
     def of(cls, kind: str, ids: Sequence[int], size: int) -> Restriction:
-        marks = _in(ids)
+        marks = placeholders(ids)
         if kind == "speaker":
             return cls(f"q.speaker_id IN ({marks})", tuple(ids), size)
         if kind == "organisation":
@@ -382,7 +379,7 @@ def fetch_candidates(
         chunk = ids[start : start + 500]
         for qid, text, sid, oid, cases in conn.execute(
             f"""SELECT q.id, q.text, q.speaker_id, q.organisation_id, {cases_sql}
-                FROM quotes q WHERE q.id IN ({_in(chunk)})""",
+                FROM quotes q WHERE q.id IN ({placeholders(chunk)})""",
             chunk,
         ):
             entities = {("speaker", int(sid))}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,7 +385,7 @@ def _id_for(conn: sqlite3.Connection, table: str, name: str, **extra: Any) -> in
     if row:
         return int(row[0])
     columns = ["name", "key", *extra]
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders(columns)})"
     return int(conn.execute(sql, (name, k, *extra.values())).lastrowid or 0)
 
 
@@ -504,7 +504,7 @@ def fetch_quotes_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> list[Sto
     found: dict[int, StoredQuote] = {}
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
-        sql = QUOTE_SELECT + f" WHERE q.id IN ({', '.join('?' * len(chunk))})"
+        sql = QUOTE_SELECT + f" WHERE q.id IN ({placeholders(chunk)})"
         found.update((q.id, q) for q in _fetch_quotes(conn, sql, chunk))
     return [found[i] for i in ids if i in found]
 
@@ -528,9 +528,14 @@ def _cases(conn: sqlite3.Connection) -> list[CaseRow]:
     return [CaseRow(*row) for row in rows]
 
 
+def placeholders(values: Sized) -> str:
+    """``?, ?, ?``: one bound parameter per value, for ``IN (...)`` and ``VALUES (...)``."""
+    return ", ".join("?" * len(values))
+
+
 def max_quote_id(conn: sqlite3.Connection) -> int:
     """The highest quote id (0 when empty): read from the rowid B-tree, so free at any size.
-    Ids are never reused, so it changes exactly when quotes are added."""
+    Ids are never reused, so it grows whenever quotes are added."""
     return int(conn.execute("SELECT coalesce(max(id), 0) FROM quotes").fetchone()[0])
 
 
@@ -543,12 +548,11 @@ def _random_quote_id(
     where: list[str] = []
     params: list[Any] = []
     if speaker_ids:
-        where.append(f"speaker_id IN ({', '.join('?' * len(speaker_ids))})")
+        where.append(f"speaker_id IN ({placeholders(speaker_ids)})")
         params.extend(speaker_ids)
     if case_ids:
         where.append(
-            f"id IN (SELECT quote_id FROM quote_cases WHERE case_id IN "
-            f"({', '.join('?' * len(case_ids))}))"
+            f"id IN (SELECT quote_id FROM quote_cases WHERE case_id IN ({placeholders(case_ids)}))"
         )
         params.extend(case_ids)
     if not where:
