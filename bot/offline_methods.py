@@ -38,8 +38,10 @@ ADMIN_RIGHTS: JSON = {
 _OFF_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
-class BotAPIMethods:
-    """Bot API method implementations, mixed into :class:`bot.offline.FakeBotAPI`."""
+class FakeState:
+    """What the fake's mixins (:class:`BotAPIMethods`, and
+    :class:`bot.offline_updates.UpdateBuilders`) use of :class:`bot.offline.FakeBotAPI`,
+    declared once for the type checker; empty at run time."""
 
     if TYPE_CHECKING:  # provided by FakeBotAPI (bot/offline.py)
         bot_user: JSON
@@ -58,6 +60,9 @@ class BotAPIMethods:
         admins: dict[int, set[int]]
         creators: dict[int, int]
         _queries: dict[str, bool]
+        privacy_dropped: list[JSON]
+        _update_id: int
+        _query_seq: int
         _allowed: set[str] | None
         _poll_generation: int
 
@@ -69,6 +74,7 @@ class BotAPIMethods:
             title: str | None = None,
             **names: Any,
         ) -> JSON: ...
+        def _ensure_chat(self, chat_id: int, chat_type: str | None, **names: Any) -> JSON: ...
         def _store(
             self,
             chat: JSON,
@@ -84,6 +90,10 @@ class BotAPIMethods:
         ) -> JSON: ...
         def _notify(self) -> None: ...
         async def _wait(self, seconds: float) -> None: ...
+
+
+class BotAPIMethods(FakeState):
+    """Bot API method implementations, mixed into :class:`bot.offline.FakeBotAPI`."""
 
     # ------------------------------------------------------------ method helpers
     def _chat(self, params: JSON, method: str) -> JSON:

@@ -7,40 +7,13 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Any
 
-from bot.offline_methods import ADMIN_RIGHTS
+from bot.offline_methods import ADMIN_RIGHTS, FakeState
 from bot.tg_html import JSON, command_entity
 
 
-class UpdateBuilders:
+class UpdateBuilders(FakeState):
     """Update builders, mixed into :class:`bot.offline.FakeBotAPI`."""
-
-    if TYPE_CHECKING:  # provided by FakeBotAPI (bot/offline.py)
-        bot_user: JSON
-        privacy_mode: bool
-        users: dict[int, JSON]
-        messages: dict[int, dict[int, JSON]]
-        updates: list[JSON]
-        blocked: set[int]
-        privacy_dropped: list[JSON]
-        admins: dict[int, set[int]]
-        creators: dict[int, int]
-        _update_id: int
-        _query_seq: int
-        _queries: dict[str, bool]
-
-        def _ensure_chat(self, chat_id: int, chat_type: str | None, **names: Any) -> JSON: ...
-        def _store(
-            self,
-            chat: JSON,
-            sender: JSON,
-            text: str,
-            entities: list[JSON],
-            markup: JSON | None,
-            reply: JSON | None,
-        ) -> JSON: ...
-        def _notify(self) -> None: ...
 
     def _user(self, user_id: int, first_name: str = "Tester", username: str | None = None) -> JSON:
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
