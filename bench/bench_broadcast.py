@@ -45,12 +45,12 @@ from telegram.request import HTTPXRequest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
-from bot.daily import DailyService
-from bot.offline import FakeBotAPI
+from bot.daily.service import DailyService
+from bot.daily.subscriptions import SubscriptionStore
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.html import ApiError
 from bot.ratelimit import PriorityRateLimiter
 from bot.store import QuoteStore, max_quote_id
-from bot.subscriptions import SubscriptionStore
-from bot.tg_html import ApiError
 
 TOKEN = "123456:" + "bench-token-not-real-00000000000000"[:35]
 CEILING = 30.0

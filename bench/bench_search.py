@@ -50,7 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from corpus_gen import STOP_WORDS, Corpus, make_corpus  # noqa: E402
 
-from bot.lookup import Lookup, LookupResult  # noqa: E402
+from bot.search.service import Lookup, LookupResult  # noqa: E402
 from bot.store import QuoteStore  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -110,7 +110,7 @@ async def build(scale: int, db: Path, reuse: bool) -> dict[str, Any]:
     else:
         store = await QuoteStore.open(db)
         result["ingest_s"] = None
-    from bot import search_store
+    from bot.search import sql as search_store
 
     started = time.perf_counter()
     state = await store.run(lambda conn: search_store.refresh_index(conn, force=True))
@@ -135,8 +135,8 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
 
-    from bot.search import STOP_WORDS as ENGINE_STOP_WORDS
-    from bot.search import fts_phrase, fts_string, name_key, word_key
+    from bot.search.query import STOP_WORDS as ENGINE_STOP_WORDS
+    from bot.search.query import fts_phrase, fts_string, name_key, word_key
 
     rng = random.Random(42)
     per_type = 40

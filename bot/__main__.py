@@ -172,14 +172,14 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 @command("broadcast")
 async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
     """One quote-of-the-day pass now (same records as the bot: nothing twice on a day)."""
-    from bot.daily import run_broadcast_cli
+    from bot.daily.service import run_broadcast_cli
 
     return await run_broadcast_cli(settings, dry_run=args.dry_run)
 
 
 async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings) -> int:
     """who/case/search: fuzzy lookup; an empty who/case query prints the listing."""
-    from bot.lookup import Lookup
+    from bot.search.service import Lookup
 
     query = " ".join(args.query).strip()
     if not query and kind in ("who", "case"):

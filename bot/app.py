@@ -36,10 +36,10 @@ from telegram.request import BaseRequest
 from bot import callbacks, handlers, inline, render
 from bot.config import Settings
 from bot.context import BotData, Context
-from bot.daily import start_daily, stop_daily
-from bot.daily_commands import register_daily
-from bot.lookup import Lookup
+from bot.daily.commands import register_daily
+from bot.daily.service import start_daily, stop_daily
 from bot.ratelimit import PriorityRateLimiter
+from bot.search.service import Lookup
 from bot.store import DATA_DIR, QuoteStore
 
 log = logging.getLogger(__name__)

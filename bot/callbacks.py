@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 from bot import handlers, render
 from bot.context import Context
 from bot.flood import Verdict
-from bot.lookup import LookupResult
+from bot.search.service import LookupResult
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"([pn]):([A-Za-z0-9_-]{1,16}):(\d{1,5})")

@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import QuoteBotApp, build_application, start_resources
 from bot.config import Settings
-from bot.offline import FakeBotAPI
+from bot.fake_telegram.api import FakeBotAPI
 
 PRIVATE_CHAT = 4242
 GROUP_CHAT = -1004242

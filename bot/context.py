@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.flood import FloodGuard
 
 if TYPE_CHECKING:
-    from bot.daily import DailyService
-    from bot.lookup import Lookup
+    from bot.daily.service import DailyService
+    from bot.search.service import Lookup
     from bot.store import QuoteStore
 
 
@@ -57,7 +57,7 @@ class BotData:
     settings: Settings = field(default_factory=Settings)
     flood: FloodGuard = field(default_factory=FloodGuard)
     results: ResultCache = field(default_factory=ResultCache)
-    # Passed to bot.daily.start_daily from post_init (tests inject a clock here).
+    # Passed to bot.daily.service.start_daily from post_init (tests inject a clock here).
     daily_options: dict[str, Any] = field(default_factory=dict)
     _store: QuoteStore | None = None
     _lookup: Lookup | None = None

@@ -13,7 +13,7 @@ from telegram.constants import ChatType, ParseMode
 from bot import render
 from bot.context import Context, ResultSet
 from bot.flood import Verdict
-from bot.lookup import LookupResult
+from bot.search.service import LookupResult
 from bot.store import StoredQuote
 
 log = logging.getLogger(__name__)

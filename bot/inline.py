@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 
 from bot import render
 from bot.context import Context
-from bot.lookup import Hit
+from bot.search.service import Hit
 
 PAGE_SIZE = 20
 MAX_RESULTS = 200  # deep enough for anyone scrolling; Telegram caps each answer at 50

@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import QuoteBotApp, build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.offline import FakeBotAPI, SentMessage
+from bot.fake_telegram.api import FakeBotAPI, SentMessage
 
 PRIVATE = 5001
 GROUP = -100777

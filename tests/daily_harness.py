@@ -15,10 +15,10 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.daily import DailyService, start_daily, stop_daily
-from bot.daily_commands import register_daily
+from bot.daily.commands import register_daily
+from bot.daily.service import DailyService, start_daily, stop_daily
+from bot.fake_telegram.api import FakeBotAPI, SentMessage
 from bot.flood import FloodGuard
-from bot.offline import FakeBotAPI, SentMessage
 from bot.ratelimit import PriorityRateLimiter
 
 DAILY_TEXT = "📅 Quote of the day"

@@ -15,13 +15,13 @@ from botchat import BOT_NAME, PRIVATE, buttons
 from daily_harness import DailyHarness, FakeClock, daily_bot
 
 from bot.__main__ import main
-from bot.daily import KEEP_DAYS
-from bot.deliveries import DeliveryStore
-from bot.offline import FakeBotAPI, RateLimits
+from bot.daily.deliveries import DeliveryStore
+from bot.daily.rotation import pick_quote
+from bot.daily.service import KEEP_DAYS
+from bot.daily.subscriptions import SubscriptionStore
+from bot.fake_telegram.api import FakeBotAPI, RateLimits
 from bot.ratelimit import BROADCAST, PriorityRateLimiter
-from bot.rotation import pick_quote
 from bot.store import QuoteStore
-from bot.subscriptions import SubscriptionStore
 
 START = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
 ADMIN = 71
@@ -338,7 +338,7 @@ async def test_two_senders_never_claim_the_same_day(tmp_path: Path) -> None:
             await bot.subscribe(PRIVATE + i)
         clock.set(at(2024, 6, 3, 9, 0))
         async with await QuoteStore.open(tmp_path / "q.db") as other_store:
-            from bot.daily import DailyService
+            from bot.daily.service import DailyService
 
             other = DailyService(other_store, bot.app.bot, bot.app.bot_data.settings,
                                  clock=clock.now, sleep=clock.sleep)  # fmt: skip

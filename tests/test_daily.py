@@ -13,7 +13,7 @@ from daily_harness import DailyHarness, FakeClock, daily_bot
 from telegram import Update
 
 from bot import render
-from bot.daily_commands import NOT_ADMIN, NOT_BOT_ADMIN
+from bot.daily.commands import NOT_ADMIN, NOT_BOT_ADMIN
 
 ADMIN, MEMBER, BOT_ADMIN = 71, 72, 99
 START = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)  # Monday 08:00 in Paris

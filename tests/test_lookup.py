@@ -1,4 +1,4 @@
-"""bot.lookup on the seed: /who, /case, /search, filters, random, safety and properties."""
+"""bot.search.service on the seed: /who, /case, /search, filters, random, safety and properties."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import search_store
 from bot.corpus import Catalog
-from bot.lookup import Hit, Lookup, LookupResult
-from bot.search import MAX_QUERY_CHARS, NAME_THRESHOLD, SEARCH_THRESHOLD
+from bot.search import sql as search_store
+from bot.search.query import MAX_QUERY_CHARS, NAME_THRESHOLD, SEARCH_THRESHOLD
+from bot.search.service import Hit, Lookup, LookupResult
 from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
 
 HALL, DALHUISEN, WILLIAMSON = "Julia Hall", "John Dalhuisen", "Hugh Williamson"

@@ -35,8 +35,8 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.offline import FakeBotAPI
-from bot.tg_html import HTMLParseError, parse_html
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.html import HTMLParseError, parse_html
 
 # PTB's own RetryAfter constructor reads the deprecated int form of retry_after.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -17,8 +17,8 @@ from telegram.request import HTTPXRequest
 from bot.__main__ import main
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
+from bot.fake_telegram.api import FakeBotAPI
 from bot.logs import setup_logging
-from bot.offline import FakeBotAPI
 
 TOKEN = "987654321:AAH" + "k3yS3cr3t" * 3 + "xyzwv"  # 35 characters after the colon
 SECRET_PART = TOKEN.split(":")[1]

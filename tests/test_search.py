@@ -8,30 +8,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search import (
+from bot.search.names import NameEntry, NameIndex, acronym
+from bot.search.query import (
     MAX_QUERY_CHARS,
-    Candidate,
-    Group,
-    NameEntry,
-    NameIndex,
     QueryWord,
     Vocabulary,
-    acronym,
     clean_query,
     deletes,
     fts_all,
     fts_any,
     fts_phrase,
     fts_string,
-    highlight,
     max_edits,
     name_key,
     parse_query,
-    rank,
     tokens,
     translit,
     word_key,
 )
+from bot.search.rank import Candidate, Group, highlight, rank
 
 # -- normalisation --------------------------------------------------------------------------
 

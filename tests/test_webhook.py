@@ -14,7 +14,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.offline import FakeBotAPI
+from bot.fake_telegram.api import FakeBotAPI
 from bot.webhook import SECRET_HEADER, WebhookConfig, serve_webhook
 
 

@@ -1,4 +1,4 @@
-"""Builders of incoming updates for the fake in :mod:`bot.offline`, as a mixin of
+"""Builders of incoming updates for the fake in :mod:`bot.fake_telegram.api`, as a mixin of
 :class:`FakeBotAPI`: a user writes, presses a button, types an inline query, or changes the
 bot's membership. Each enqueues the update for getUpdates and returns it.
 """
@@ -8,12 +8,12 @@ from __future__ import annotations
 import copy
 import time
 
-from bot.offline_methods import ADMIN_RIGHTS, FakeState
-from bot.tg_html import JSON, command_entity
+from bot.fake_telegram.html import JSON, command_entity
+from bot.fake_telegram.methods import ADMIN_RIGHTS, FakeState
 
 
 class UpdateBuilders(FakeState):
-    """Update builders, mixed into :class:`bot.offline.FakeBotAPI`."""
+    """Update builders, mixed into :class:`bot.fake_telegram.api.FakeBotAPI`."""
 
     def _user(self, user_id: int, first_name: str = "Tester", username: str | None = None) -> JSON:
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}

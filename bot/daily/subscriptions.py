@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import schedule
+from bot.daily import schedule
 from bot.store import QuoteStore, transaction
 
 FINAL = ("sent", "doubt", "failed", "moved")

@@ -30,10 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot import schedule
-from bot.rotation import pick_quote
-from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id, transaction
-from bot.subscriptions import (
+from bot.daily import schedule
+from bot.daily.rotation import pick_quote
+from bot.daily.subscriptions import (
     FINAL,
     Subscription,
     done_on,
@@ -42,6 +41,7 @@ from bot.subscriptions import (
     set_next,
     timestamp,
 )
+from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id, transaction
 
 MAX_ATTEMPTS = 12
 

@@ -9,11 +9,11 @@ Point python-telegram-bot at it through an httpx transport; no socket is opened:
 It answers ``{anything}/bot{token}/{method}`` with the bodies, HTTP statuses and error texts
 Telegram uses, so PTB raises its real exceptions (``BadRequest``, ``Forbidden``,
 ``ChatMigrated``, ``RetryAfter``, ``TimedOut``, ``NetworkError``). Telegram's stateless rules
-(HTML parsing, payload limits, request decoding) live in :mod:`bot.tg_html`.
+(HTML parsing, payload limits, request decoding) live in :mod:`bot.fake_telegram.html`.
 
 This module is the core: state, transport, dispatch, failure modes and rate limits. The Bot
-API methods are :class:`bot.offline_methods.BotAPIMethods`, the builders of incoming updates
-:class:`bot.offline_updates.UpdateBuilders`; :class:`FakeBotAPI` mixes both in.
+API methods are :class:`bot.fake_telegram.methods.BotAPIMethods`, the builders of incoming updates
+:class:`bot.fake_telegram.updates.UpdateBuilders`; :class:`FakeBotAPI` mixes both in.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import Any
 
 import httpx
 
-from bot.offline_methods import BotAPIMethods
-from bot.offline_updates import UpdateBuilders
-from bot.tg_html import JSON, ApiError, bad_request, decode_params
+from bot.fake_telegram.html import JSON, ApiError, bad_request, decode_params
+from bot.fake_telegram.methods import BotAPIMethods
+from bot.fake_telegram.updates import UpdateBuilders
 
 FAULT_KINDS = frozenset(
     {"retry_after", "server_error", "bad_request", "forbidden", "timeout", "connect_timeout"}

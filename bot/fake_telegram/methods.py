@@ -1,7 +1,8 @@
-"""The Bot API methods of the fake in :mod:`bot.offline`, as a mixin of :class:`FakeBotAPI`.
+"""The Bot API methods of the fake in :mod:`bot.fake_telegram.api`, as a mixin of
+:class:`FakeBotAPI`.
 
 Each ``_m_<method>`` answers one Bot API method with Telegram's result or raises
-:class:`bot.tg_html.ApiError` with its error; ``FakeBotAPI`` finds them by that prefix.
+:class:`bot.fake_telegram.html.ApiError` with its error; ``FakeBotAPI`` finds them by that prefix.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.tg_html import (
+from bot.fake_telegram.html import (
     CHAT_ACTIONS,
     JSON,
     NOT_MODIFIED,
@@ -26,7 +27,7 @@ from bot.tg_html import (
 )
 
 if TYPE_CHECKING:
-    from bot.offline import SentMessage
+    from bot.fake_telegram.api import SentMessage
 
 
 ADMIN_RIGHTS: JSON = {
@@ -40,8 +41,9 @@ _OFF_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reactio
 
 class FakeState:
     """What the fake's mixins (:class:`BotAPIMethods`, and
-    :class:`bot.offline_updates.UpdateBuilders`) use of :class:`bot.offline.FakeBotAPI`,
-    declared once for the type checker; empty at run time."""
+    :class:`bot.fake_telegram.updates.UpdateBuilders`) use of
+    :class:`bot.fake_telegram.api.FakeBotAPI`, declared once for the type checker; empty at
+    run time."""
 
     if TYPE_CHECKING:  # provided by FakeBotAPI (bot/offline.py)
         bot_user: JSON
@@ -93,7 +95,7 @@ class FakeState:
 
 
 class BotAPIMethods(FakeState):
-    """Bot API method implementations, mixed into :class:`bot.offline.FakeBotAPI`."""
+    """Bot API method implementations, mixed into :class:`bot.fake_telegram.api.FakeBotAPI`."""
 
     # ------------------------------------------------------------ method helpers
     def _chat(self, params: JSON, method: str) -> JSON:

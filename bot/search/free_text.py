@@ -1,6 +1,6 @@
 """Free-text search (``/search``, inline mode): from a parsed query to ranked hits.
 
-Retrieval (see :mod:`bot.search` for the scores and thresholds): every content word is
+Retrieval (see :mod:`bot.search.query` for the scores and thresholds): every content word is
 expanded to the corpus terms within its edit budget (exact, SymSpell deletion index, a prefix
 for the last word, and a first-letter-bucketed fuzzy scan for long words with no closer term).
 Candidates then come from a few cheap, *unranked* FTS5 queries with ``LIMIT`` (so common words
@@ -18,25 +18,24 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import partial
 
-from bot import search_store as ss
-from bot.lookup_index import Hit, Indexes, LookupResult, Suggestion, match_names, suggest_names
-from bot.search import (
+from bot.search import sql as ss
+from bot.search.indexes import Indexes, match_names, suggest_names
+from bot.search.query import (
     MAX_QUERY_WORDS,
     NAME_THRESHOLD,
     PREFIX_QUALITY,
     SEARCH_THRESHOLD,
-    Group,
     ParsedQuery,
     QueryWord,
     edit_distance,
     fts_all,
     fts_any,
     fts_phrase,
-    highlight,
     max_edits,
-    rank,
     typo_quality,
 )
+from bot.search.rank import Group, highlight, rank
+from bot.search.results import Hit, LookupResult, Suggestion
 from bot.store import fetch_quotes_by_id
 
 PER_STAGE = 100  # rows per FTS5 query

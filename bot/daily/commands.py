@@ -2,8 +2,8 @@
 group-to-supergroup migration message, and ``register_daily(app)`` that adds them.
 
 Every handler runs in DAILY_GROUP (-1), ahead of the generic handlers, and ends processing
-there (see :func:`_stops`). Deliveries are :class:`bot.daily.DailyService`'s; the SQL is in
-:mod:`bot.subscriptions` and :mod:`bot.deliveries`.
+there (see :func:`_stops`). Deliveries are :class:`bot.daily.service.DailyService`'s; the SQL is in
+:mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render, schedule
+from bot import render
 from bot.context import Context
-from bot.daily import DailyService
+from bot.daily import schedule
+from bot.daily.schedule import parse_time, parse_zone
+from bot.daily.service import DailyService
 from bot.handlers import guarded, is_group, reply
-from bot.schedule import parse_time, parse_zone
 
 if TYPE_CHECKING:
     from bot.app import QuoteBotApp

@@ -2,7 +2,7 @@
 
 Every function takes the store's ``sqlite3.Connection`` and runs inside one
 :meth:`bot.store.QuoteStore.run` unit of work. User text only ever reaches SQL as bound
-parameters, and FTS5 only as strings built by :func:`bot.search.fts_string`.
+parameters, and FTS5 only as strings built by :func:`bot.search.query.fts_string`.
 
 Tables (the lookup migration appended to :data:`bot.store.MIGRATIONS`):
 
@@ -13,8 +13,8 @@ Tables (the lookup migration appended to :data:`bot.store.MIGRATIONS`):
 * ``search_state(name, value)``: the quote count and largest id the index reflects. New quotes
   are added incrementally (their vocabulary read through a temporary FTS5 table with the same
   tokenizer); anything else (deleted quotes, a new index version) rebuilds from scratch.
-  :class:`bot.lookup.Lookup` compares ``max(id)`` on every lookup, so imports are picked up at
-  once; a deletion alone is noticed at the next ``load()`` (until then only the document
+  :class:`bot.search.service.Lookup` compares ``max(id)`` on every lookup, so imports are picked
+  up at once; a deletion alone is noticed at the next ``load()`` (until then only the document
   frequencies used for weighting are stale: FTS5 itself is kept current by its triggers).
 """
 
@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.search import Candidate, Vocabulary, deletes, edit_distance, max_edits, word_key
+from bot.search.query import Vocabulary, deletes, edit_distance, max_edits, word_key
+from bot.search.rank import Candidate
 from bot.store import CaseRow, SpeakerRow, max_quote_id, placeholders, transaction
 
 INDEX_VERSION = 1

@@ -1,54 +1,22 @@
 """What lookups return, and the in-memory indexes they work from.
 
 :class:`Indexes` holds the names and aliases of speakers, organisations and cases (two
-fuzzy :class:`bot.search.NameIndex`), the vocabulary bucketed for a bounded fuzzy scan, and
+fuzzy :class:`bot.search.names.NameIndex`), the vocabulary bucketed for a bounded fuzzy scan, and
 small lookup tables; :func:`build_indexes` makes it from the database, :func:`match_names` asks it.
-Shared by :mod:`bot.lookup` (the service) and :mod:`bot.text_search` (free text).
+Shared by :mod:`bot.search.service` (the service) and :mod:`bot.search.free_text` (free text).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot import search_store as ss
-from bot.search import (
-    NAME_STOP_WORDS,
-    SUGGEST_THRESHOLD,
-    NameEntry,
-    NameIndex,
-    Vocabulary,
-    tokens,
-)
-from bot.store import CaseRow, SpeakerRow, StoredQuote
-
-COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
-
-
-@dataclass(frozen=True)
-class Hit:
-    quote: StoredQuote
-    score: float  # 0-100
-    matched: tuple[tuple[int, int], ...]  # [start, end) spans of quote.text to highlight
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    kind: str  # "speaker" | "organisation" | "case" | "word"
-    label: str
-    command: str  # "who" | "case" | "search"
-    query: str
-
-
-@dataclass(frozen=True)
-class LookupResult:
-    hits: list[Hit]
-    suggestions: list[Suggestion] = field(default_factory=list)
-    title: str | None = None
-    # False when a search ran out of its FTS5 time budget: it may lack candidates, so it is
-    # shown but not remembered.
-    complete: bool = True
+from bot.search import sql as ss
+from bot.search.names import NameEntry, NameIndex
+from bot.search.query import NAME_STOP_WORDS, SUGGEST_THRESHOLD, Vocabulary, tokens
+from bot.search.results import COMMANDS, Suggestion
+from bot.store import CaseRow, SpeakerRow
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Telegram's own rules, stateless, for the offline fake Bot API in :mod:`bot.offline`.
+"""Telegram's own rules, stateless, for the offline fake Bot API in :mod:`bot.fake_telegram.api`.
 
 * :func:`parse_html`: a strict parser for ``parse_mode=HTML`` returning the plain text and the
   entities (UTF-16 offsets) as the Bot API does, or raising :class:`HTMLParseError` with a

@@ -4,11 +4,12 @@
 ``start_daily(app)`` (post_init, store open) starts the service, the JobQueue check and a
 catch-up pass; ``stop_daily(app)`` (before the store closes) stops them. Both are idempotent.
 The chat side (/daily, /stats, buttons, my_chat_member, ``register_daily``) is in
-:mod:`bot.daily_commands`; SQL lives in :mod:`bot.subscriptions` and :mod:`bot.deliveries`,
-due times in :mod:`bot.schedule`, send pacing in :mod:`bot.ratelimit`.
+:mod:`bot.daily.commands`; SQL lives in :mod:`bot.daily.subscriptions` and
+:mod:`bot.daily.deliveries`, due times in :mod:`bot.daily.schedule`,
+send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
-once, each claim -> send -> record (the protocol is in :mod:`bot.deliveries`), the rate
+once, each claim -> send -> record (the protocol is in :mod:`bot.daily.deliveries`), the rate
 limiter deciding the pace. Retries due within ``linger`` seconds are waited for in the same
 pass; later ones are found by a later check.
 """
@@ -42,16 +43,16 @@ from telegram.ext import ExtBot
 from bot import render
 from bot.config import Settings
 from bot.context import Context
-from bot.deliveries import Claim, DeliveryStore
+from bot.daily.deliveries import Claim, DeliveryStore
+from bot.daily.subscriptions import SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
-from bot.subscriptions import SubscriptionStore
 
 if TYPE_CHECKING:
     from bot.app import QuoteBotApp
 
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]

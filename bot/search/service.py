@@ -2,7 +2,7 @@
 
 :class:`Lookup` keeps small in-memory indexes (:mod:`bot.lookup_index`) and asks the store for
 everything else. Each lookup is one :meth:`bot.store.QuoteStore.run` unit of work: freshness
-check, name matching or free-text search (:mod:`bot.text_search`), and fetching the quotes all
+check, name matching or free-text search (:mod:`bot.search.free_text`), and fetching the quotes all
 happen in one trip to the database thread. Recent answers are remembered (:class:`Answers`).
 """
 
@@ -15,25 +15,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 
-from bot import search_store as ss
-from bot import text_search
-from bot.lookup_index import (
-    Hit,
-    Indexes,
-    LookupResult,
-    Suggestion,
-    build_indexes,
-    match_names,
-    suggest_names,
-)
-from bot.search import (
-    NAME_THRESHOLD,
-    NameEntry,
-    clean_query,
-    parse_query,
-    word_keys,
-    word_spans,
-)
+from bot.search import free_text
+from bot.search import sql as ss
+from bot.search.indexes import Indexes, build_indexes, match_names, suggest_names
+from bot.search.names import NameEntry
+from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
+from bot.search.rank import word_keys, word_spans
+from bot.search.results import Hit, LookupResult, Suggestion
 from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id, max_quote_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
@@ -295,7 +283,7 @@ class Lookup:
             return LookupResult([])
         key = ("search", " ".join(text.split()))
         return await self._answer(
-            key, limit, lambda conn, state: text_search.search(conn, state, parsed, limit)
+            key, limit, lambda conn, state: free_text.search(conn, state, parsed, limit)
         )
 
     # -- random ----------------------------------------------------------------------------

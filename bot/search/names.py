@@ -1,0 +1,170 @@
+"""Fuzzy matching of speaker, organisation and case names and their aliases (see
+:mod:`bot.search.query` for the scores)."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
+
+
+@dataclass(frozen=True)
+class NameEntry:
+    kind: str  # "speaker" | "organisation" | "case"
+    id: int
+    label: str
+    aliases: tuple[str, ...] = ()
+    weight: int = 0  # number of quotes: breaks ties
+
+
+@dataclass(frozen=True)
+class _Alias:
+    entry: int
+    kind: str
+    tokens: tuple[str, ...]
+    joined: str
+
+
+def acronym(name: str) -> str | None:
+    """Initials of a name of three or more significant words (Human Rights Watch → hrw)."""
+    words = [w for w in translit(name).split() if w not in NAME_STOP_WORDS]
+    return "".join(w[0] for w in words) if len(words) >= 3 else None
+
+
+class NameIndex:
+    """Fuzzy matching over speaker, organisation and case names and aliases (in memory).
+
+    Every alias is reduced to :func:`name_key` words. A query word is compared with the
+    distinct alias words: exactly, as a prefix, and (only when it is no alias word itself)
+    with rapidfuzz over the alias words of compatible length.
+    """
+
+    def __init__(self, entries: Iterable[NameEntry]) -> None:
+        self.entries: list[NameEntry] = list(entries)
+        self._aliases: list[_Alias] = []
+        self._by_token: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.entries):
+            names = dict.fromkeys(name_key(a) for a in (entry.label, *entry.aliases))
+            if entry.kind == "organisation":
+                short = acronym(entry.label)
+                if short:
+                    names.setdefault(short)
+            for joined in names:
+                if not joined:
+                    continue
+                alias_tokens = tuple(joined.split())
+                alias_id = len(self._aliases)
+                self._aliases.append(_Alias(index, entry.kind, alias_tokens, joined))
+                for tok in set(alias_tokens):
+                    self._by_token.setdefault(tok, []).append(alias_id)
+        self._tokens = sorted(self._by_token)
+        self._by_length: dict[int, list[str]] = {}
+        for tok in self._tokens:
+            self._by_length.setdefault(len(tok), []).append(tok)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _fuzzy(self, q: str, cutoff: float, limit: int) -> list[tuple[str, float]]:
+        """Alias words with ``fuzz.ratio >= cutoff``: only lengths that can reach it."""
+        c = cutoff / 100.0
+        low, high = math.ceil(len(q) * c / (2 - c)), math.floor(len(q) * (2 - c) / c)
+        found: list[tuple[str, float]] = []
+        for length in range(max(1, low), high + 1):
+            bucket = self._by_length.get(length)
+            if bucket:
+                found.extend(
+                    (tok, float(sim))
+                    for tok, sim, _ in process.extract(
+                        q, bucket, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit
+                    )
+                )
+        found.sort(key=lambda ts: -ts[1])
+        return found[:limit]
+
+    def _similar_tokens(self, q: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        if q in self._by_token:
+            found[q] = 100.0
+        if len(q) >= 3:
+            i = bisect.bisect_left(self._tokens, q)
+            for tok in self._tokens[i : i + 200]:
+                if not tok.startswith(q):
+                    break
+                if tok != q:
+                    found[tok] = min(95.0, 80.0 + 20.0 * len(q) / len(tok))
+            if q not in found:
+                for tok, sim in self._fuzzy(q, 60.0, 40):
+                    found[tok] = max(found.get(tok, 0.0), sim)
+        return found
+
+    def match(
+        self, query: str, kinds: Collection[str] | None = None, limit: int = 10, cutoff: float = 0
+    ) -> list[tuple[NameEntry, float]]:
+        """Entries named by ``query``, best first, with a score 0–100 (see module docstring)."""
+        key = name_key(query)
+        q_tokens = [t for t in key.split() if t not in NAME_STOP_WORDS] or key.split()
+        if not q_tokens:
+            return []
+        q_tokens = q_tokens[:8]
+        sims = [self._similar_tokens(q) for q in q_tokens]
+        width = len(q_tokens)
+        rows: dict[int, list[float]] = {}
+        for qi, found in enumerate(sims):
+            for tok, sim in found.items():
+                for alias_id in self._by_token[tok]:
+                    row = rows.get(alias_id)
+                    if row is None:
+                        row = rows[alias_id] = [0.0] * width
+                    if sim > row[qi]:
+                        row[qi] = sim
+        matched = {tok for found in sims for tok in found}
+        lengths = [len(q) for q in q_tokens]
+        total = sum(lengths)
+        scored = []
+        for alias_id, row in rows.items():
+            alias = self._aliases[alias_id]
+            if kinds is not None and alias.kind not in kinds:
+                continue
+            score = sum(p * n for p, n in zip(row, lengths, strict=True)) / total
+            unmatched = sum(1 for t in alias.tokens if t not in matched)
+            scored.append((score - 3.0 * min(unmatched, 3), alias_id))
+        scored.sort(reverse=True)
+        joined = " ".join(q_tokens)
+        best: dict[int, float] = {}
+        for rank_, (score, alias_id) in enumerate(scored):
+            alias = self._aliases[alias_id]
+            if rank_ < 50 and (len(alias.tokens) > 1 or width > 1):
+                score = max(score, float(fuzz.ratio(joined, alias.joined)))
+            if score > best.get(alias.entry, -1.0):
+                best[alias.entry] = score
+        ranked = sorted(
+            ((self.entries[i], round(s, 1)) for i, s in best.items() if s >= cutoff),
+            key=lambda es: (-es[1], -es[0].weight, es[0].label),
+        )
+        return ranked[:limit]
+
+    def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[str, int], float]:
+        """Entities one search word names (a word of their name or alias), with 0..1 quality."""
+        keys = {name_key(word.key)} | ({name_key(word.alt)} if word.alt else set())
+        found: dict[tuple[str, int], float] = {}
+        for key in keys:
+            if len(key) < 3 or " " in key or key in NAME_STOP_WORDS:
+                continue
+            sims = {key: 100.0} if key in self._by_token else {}
+            if fuzzy and not sims and len(key) >= 5:
+                sims.update(self._fuzzy(key, 85.0, 10))
+            for tok, sim in sims.items():
+                for alias_id in self._by_token.get(tok, ()):
+                    alias = self._aliases[alias_id]
+                    ident = (alias.kind, self.entries[alias.entry].id)
+                    found[ident] = max(found.get(ident, 0.0), sim / 100.0)
+        return found
+
+
+# -- vocabulary in memory (for the rare two-typo fallback and suggestions) --------------------

@@ -1,0 +1,34 @@
+"""What lookups return: hits, suggestions, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.store import StoredQuote
+
+COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    quote: StoredQuote
+    score: float  # 0-100
+    matched: tuple[tuple[int, int], ...]  # [start, end) spans of quote.text to highlight
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # "speaker" | "organisation" | "case" | "word"
+    label: str
+    command: str  # "who" | "case" | "search"
+    query: str
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    hits: list[Hit]
+    suggestions: list[Suggestion] = field(default_factory=list)
+    title: str | None = None
+    # False when a search ran out of its FTS5 time budget: it may lack candidates, so it is
+    # shown but not remembered.
+    complete: bool = True
