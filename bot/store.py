@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.corpus import Catalog, Quote, key, parse_file, slugify
+from bot.provenance import UNKNOWN, Publication
 
 T = TypeVar("T")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -172,6 +173,8 @@ class StoredQuote:
     position: int
     date: str | None
     cases: tuple[str, ...]
+    # Where the statement was published (bot.provenance); UNKNOWN until a record says more.
+    publication: Publication = UNKNOWN
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredQuote:
