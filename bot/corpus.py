@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.provenance import UNKNOWN, Publication
+
 APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
 # Attribution lines end in " -" (the last one may not); the role may end in "." too.
 _TRAILING_DASH = re.compile(r"\s*-\s*$")
@@ -221,6 +223,8 @@ class Quote:
     position: int
     line: int = 0
     date: str | None = None
+    # Where it was published, when the document (or the seed's provenance file) says.
+    publication: Publication = UNKNOWN
 
     @property
     def fingerprint(self) -> str:

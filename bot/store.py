@@ -14,18 +14,21 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from bot.corpus import Catalog, Quote, key, parse_file, slugify
-from bot.provenance import UNKNOWN, Publication
+from bot.provenance import UNKNOWN, Compilation, PartialDate, Publication, Status
+from bot.provenance_file import SourcesFile
 
 T = TypeVar("T")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SEED_DOCUMENT = "statements.txt"
 CATALOG_FILE = "catalog.toml"
+SOURCES_FILE = "sources.toml"  # the seed's provenance (bot/provenance_file.py)
 
 
 class StoreError(RuntimeError):
@@ -147,17 +150,44 @@ MIGRATIONS: list[tuple[str, ...]] = [
             WHEN NOT EXISTS (SELECT 1 FROM fts_deferred) BEGIN
             INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
     ),
+    # v5: where each statement was published (bot/provenance.py). One row per distinct
+    # record, shared by every quote that cites it (a large import citing one report stores
+    # it once); ``record_key`` is the digest of all its fields, for that sharing. A quote
+    # with no row is "unknown, nothing recorded". ``published`` is the partial ISO date
+    # (YYYY, YYYY-MM or YYYY-MM-DD), '' when unknown; the compilation is inline: one LEFT
+    # JOIN on an integer key is all a fetch pays.
+    (
+        """CREATE TABLE publications (
+            id INTEGER PRIMARY KEY,
+            record_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('verified', 'likely', 'unknown')),
+            publisher TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            published TEXT NOT NULL DEFAULT '',
+            compilation_title TEXT NOT NULL DEFAULT '',
+            compilation_publisher TEXT NOT NULL DEFAULT '',
+            compilation_url TEXT NOT NULL DEFAULT '',
+            context TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '')""",
+        "ALTER TABLE quotes ADD COLUMN publication_id INTEGER REFERENCES publications(id)",
+        "CREATE INDEX quotes_by_publication ON quotes(publication_id)",
+    ),
 ]
 
 QUOTE_SELECT = """
 SELECT q.id, q.text, s.name, q.speaker_id, q.role, o.name, src.name, q.position, q.date,
        (SELECT group_concat(c.name, char(31)) FROM
            (SELECT c.name FROM quote_cases qc JOIN cases c ON c.id = qc.case_id
-            WHERE qc.quote_id = q.id ORDER BY c.id) AS c)
+            WHERE qc.quote_id = q.id ORDER BY c.id) AS c),
+       p.status, p.publisher, p.title, p.kind, p.url, p.published,
+       p.compilation_title, p.compilation_publisher, p.compilation_url, p.context, p.note
 FROM quotes q
 JOIN speakers s ON s.id = q.speaker_id
 JOIN sources src ON src.id = q.source_id
 LEFT JOIN organisations o ON o.id = q.organisation_id
+LEFT JOIN publications p ON p.id = q.publication_id
 """
 
 
@@ -178,7 +208,7 @@ class StoredQuote:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredQuote:
-        quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row
+        quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row[:10]
         return cls(
             quote_id,
             text,
@@ -190,6 +220,7 @@ class StoredQuote:
             position,
             date,
             tuple(cases.split("\x1f")) if cases else (),
+            publication_from_row(tuple(row[10:])),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -203,7 +234,83 @@ class StoredQuote:
             "source": self.source,
             "position": self.position,
             "date": self.date,
+            "publication": self.publication.as_dict(),
         }
+
+
+def publication_columns(publication: Publication) -> tuple[str, ...]:
+    """The ``publications`` columns from status to note, in QUOTE_SELECT's order."""
+    compilation = publication.compilation or Compilation("", "", "")
+    return (
+        publication.status.value,
+        publication.publisher,
+        publication.title,
+        publication.kind,
+        publication.url,
+        publication.published.iso() if publication.published else "",
+        compilation.title,
+        compilation.publisher,
+        compilation.url,
+        publication.context,
+        publication.note,
+    )
+
+
+@lru_cache(maxsize=1024)
+def publication_from_row(columns: tuple[Any, ...]) -> Publication:
+    """The :class:`Publication` of QUOTE_SELECT's publication columns (all NULL: UNKNOWN).
+
+    Cached: a page of results usually cites a handful of records, so a fetch of many quotes
+    builds each record once."""
+    if not columns or columns[0] is None:
+        return UNKNOWN
+    status, publisher, title, kind, url, published, c_title, c_publisher, c_url, context, note = (
+        columns
+    )
+    compilation = None
+    if c_title or c_publisher or c_url:
+        compilation = Compilation(c_title, c_publisher, c_url)
+    return Publication(
+        status=Status(status),
+        publisher=publisher,
+        title=title,
+        kind=kind,
+        url=url,
+        published=PartialDate.parse(published) if published else None,
+        compilation=compilation,
+        context=context,
+        note=note,
+    )
+
+
+def publication_id(conn: sqlite3.Connection, publication: Publication) -> int | None:
+    """The row recording ``publication`` (added if new); None for UNKNOWN (no row at all)."""
+    if publication == UNKNOWN:
+        return None
+    columns = publication_columns(publication)
+    record_key = hashlib.blake2b("\x1f".join(columns).encode(), digest_size=16).hexdigest()
+    row = conn.execute("SELECT id FROM publications WHERE record_key = ?", (record_key,)).fetchone()
+    if row:
+        return int(row[0])
+    names = "status, publisher, title, kind, url, published, compilation_title, " + (
+        "compilation_publisher, compilation_url, context, note"
+    )
+    return int(
+        conn.execute(
+            f"INSERT INTO publications (record_key, {names}) VALUES (?, {placeholders(columns)})",
+            (record_key, *columns),
+        ).lastrowid
+        or 0
+    )
+
+
+def set_publication(conn: sqlite3.Connection, quote_id: int, publication: Publication) -> None:
+    """Link quote ``quote_id`` to ``publication`` (UNKNOWN unlinks it). Call inside a
+    transaction."""
+    conn.execute(
+        "UPDATE quotes SET publication_id = ? WHERE id = ?",
+        (publication_id(conn, publication), quote_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -307,14 +414,24 @@ class QuoteStore:
         return await self.add_quotes(quotes, catalog, source or path.name)
 
     async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
-        catalog = Catalog.load(data_dir / CATALOG_FILE)
-        return await self.import_file(data_dir / SEED_DOCUMENT, catalog)
+        """Load the seed statements with their provenance (``sources.toml``, when present):
+        idempotent, ids never change; the provenance file's facts replace what the seed
+        statements had, so re-seeding an older database gives it the facts too."""
+        catalog, quotes = _seed_quotes(data_dir)
+        return await self.run(_add_quotes, quotes, catalog, SEED_DOCUMENT, True)
 
     async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
-        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed."""
-        if await self.has_quotes():
-            return None
-        return await self.seed(data_dir)
+        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed.
+
+        A store that has quotes gets the seed's provenance for those seed statements it
+        holds without any record (a database from before source records): nothing is added.
+        """
+        if not await self.has_quotes():
+            return await self.seed(data_dir)
+        if (data_dir / SOURCES_FILE).is_file():
+            _, quotes = _seed_quotes(data_dir)
+            await self.run(_fill_missing_publications, quotes)
+        return None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -417,8 +534,15 @@ def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
 
 
 def _add_quotes(
-    conn: sqlite3.Connection, quotes: Sequence[Quote], catalog: Catalog, source: str
+    conn: sqlite3.Connection,
+    quotes: Sequence[Quote],
+    catalog: Catalog,
+    source: str,
+    replace_publications: bool = False,
 ) -> ImportReport:
+    """The import's one transaction. A quote already stored keeps its id; it takes the
+    document's publication record when it has none yet, or always with
+    ``replace_publications`` (the seed, whose provenance file is the authority)."""
     added = 0
     with transaction(conn):
         _sync_catalog(conn, catalog)
@@ -430,6 +554,7 @@ def _add_quotes(
         # Per-import memos: a large import repeats the same few organisations and speakers.
         org_ids: dict[str, int] = {}
         speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
+        publication_ids: dict[Publication, int | None] = {}
         for quote in quotes:
             # A record's own source (a CSV/JSON "source" field) wins over the file's name.
             quote_source = quote.source or source
@@ -458,17 +583,27 @@ def _add_quotes(
             role = known_role if key(known_role) == key(quote.role) else quote.role
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
             # AUTOINCREMENT id, and every re-seed would push the next new id further away.
+            if quote.publication not in publication_ids:
+                publication_ids[quote.publication] = publication_id(conn, quote.publication)
+            quote_publication = publication_ids[quote.publication]
             quote_fingerprint = fingerprint(quote)
             existing = conn.execute(
-                "SELECT id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
+                "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
             ).fetchone()
             if existing:
-                quote_id = existing[0]
+                quote_id, stored_publication = existing
+                if stored_publication != quote_publication and (
+                    replace_publications or stored_publication is None
+                ):
+                    conn.execute(
+                        "UPDATE quotes SET publication_id = ? WHERE id = ?",
+                        (quote_publication, quote_id),
+                    )
             else:
                 quote_id = conn.execute(
                     """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
-                                           source_id, position, date)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                                           source_id, position, date, publication_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         quote_fingerprint,
                         quote.text,
@@ -478,6 +613,7 @@ def _add_quotes(
                         source_id,
                         quote.position,
                         quote.date,
+                        quote_publication,
                     ),
                 ).lastrowid
                 added += 1
@@ -494,6 +630,34 @@ def _add_quotes(
         )
         conn.execute("DELETE FROM fts_deferred")
     return ImportReport(source=source, added=added, unchanged=len(quotes) - added)
+
+
+def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
+    """The seed document's statements, each with its publication from ``sources.toml``."""
+    catalog = Catalog.load(data_dir / CATALOG_FILE)
+    quotes = parse_file(data_dir / SEED_DOCUMENT, catalog)
+    sources = data_dir / SOURCES_FILE
+    if sources.is_file():
+        quotes = SourcesFile.load(sources).apply(quotes)
+    return catalog, quotes
+
+
+def _fill_missing_publications(conn: sqlite3.Connection, quotes: Sequence[Quote]) -> int:
+    """Give stored quotes (found by fingerprint) that have no publication record the one in
+    ``quotes``; touches nothing else. Returns how many were filled."""
+    filled = 0
+    with transaction(conn):
+        for quote in quotes:
+            if quote.publication == UNKNOWN:
+                continue
+            row = conn.execute(
+                "SELECT id FROM quotes WHERE fingerprint = ? AND publication_id IS NULL",
+                (fingerprint(quote),),
+            ).fetchone()
+            if row:
+                set_publication(conn, row[0], quote.publication)
+                filled += 1
+    return filled
 
 
 def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:
