@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.corpus import DocumentError, Quote, fold
+from bot.corpus import Quote
 from bot.provenance import (
     Compilation,
     PartialDate,
@@ -46,6 +46,7 @@ from bot.provenance import (
     Status,
     check_url,
 )
+from bot.text import DocumentError, fold
 
 _QUOTE_FIELDS = frozenset(
     {"n", "starts", "status", "publisher", "kind", "title", "date", "url", "context", "note"}
