@@ -2,9 +2,10 @@
 
 The one place where handlers are registered, in this order (first match wins in a group):
 commands, button presses, inline queries, chat-member changes, then the private-chat
-pointer to /help for unknown commands. Resources open in ``post_init`` and close in
-``post_shutdown``; ``async with app`` does not run them, so callers that skip
-``run_polling`` must call :func:`start_resources` / :func:`stop_resources` themselves.
+pointer to /help for unknown commands, and plain text in private chats (a search).
+Resources open in ``post_init`` and close in ``post_shutdown``; ``async with app`` does
+not run them, so callers that skip ``run_polling`` must call :func:`start_resources` /
+:func:`stop_resources` themselves.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def register_handlers(app: QuoteBotApp) -> None:
     app.add_handler(InlineQueryHandler(inline.on_inline_query))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown)
+    )
+    # Plain text in a private chat is a search; in groups it is not the bot's business.
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & new_messages,
+            handlers.plain_text,
+        )
     )
     app.add_error_handler(on_error)
 
