@@ -15,9 +15,10 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.daily.commands import register_daily
-from bot.daily.service import DailyService, start_daily, stop_daily
-from bot.fake_telegram.api import FakeBotAPI, SentMessage
+from bot.daily.commands import start_daily, stop_daily
+from bot.daily.service import DailyService
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.state import SentMessage
 from bot.flood import FloodGuard
 from bot.ratelimit import PriorityRateLimiter
 
@@ -128,7 +129,6 @@ async def daily_bot(
     )
     # Tests send many commands from one user; the flood guard is the bot suite's subject.
     app.bot_data.flood = FloodGuard(per_user=100_000, duplicate_window=0, clock=clock.monotonic)
-    register_daily(app)  # idempotent: app.py has registered it already
     options.setdefault("clock", clock.now)
     options.setdefault("sleep", clock.sleep)
     app.bot_data.daily_options = {"catch_up": catch_up, **options}
