@@ -21,11 +21,9 @@ import aiosqlite
 
 from bot.corpus import Catalog, Quote, key, parse_file, slugify
 from bot.provenance import UNKNOWN, Publication
+from bot.seed_data import CATALOG_FILE, SEED_DOCUMENT, data_dir
 
 T = TypeVar("T")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SEED_DOCUMENT = "statements.txt"
-CATALOG_FILE = "catalog.toml"
 
 
 class StoreError(RuntimeError):
@@ -306,15 +304,17 @@ class QuoteStore:
         quotes = parse_file(path, catalog, source)  # raises before anything is written
         return await self.add_quotes(quotes, catalog, source or path.name)
 
-    async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
-        catalog = Catalog.load(data_dir / CATALOG_FILE)
-        return await self.import_file(data_dir / SEED_DOCUMENT, catalog)
+    async def seed(self, folder: Path | None = None) -> ImportReport:
+        """Load the seed document and catalog from ``folder`` (default: the shipped data)."""
+        folder = data_dir() if folder is None else folder
+        catalog = Catalog.load(folder / CATALOG_FILE)
+        return await self.import_file(folder / SEED_DOCUMENT, catalog)
 
-    async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
-        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed."""
+    async def ensure_seeded(self, folder: Path | None = None) -> ImportReport | None:
+        """Seed from ``folder`` when the store holds no quotes, so nobody has to run seed."""
         if await self.has_quotes():
             return None
-        return await self.seed(data_dir)
+        return await self.seed(folder)
 
     # -- reading --------------------------------------------------------------------------
 
