@@ -16,11 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, load_settings
-from bot.corpus import Catalog, DocumentError, parse_file
+from bot.corpus import parse_file
 from bot.logs import setup_logging
+from bot.schema import StoreError
 from bot.seed_data import CATALOG_FILE, data_file
-from bot.store import QuoteStore, StoreError
+from bot.store import QuoteStore
+from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 DATA_PACKAGE = "bot.data"
 SEED_DOCUMENT = "statements.txt"
 CATALOG_FILE = "catalog.toml"
+SOURCES_FILE = "sources.toml"  # the seed's provenance (bot/provenance_file.py)
 
 
 def data_dir() -> Path:

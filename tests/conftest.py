@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import Catalog
+from bot.catalog import Catalog
 from bot.seed_data import CATALOG_FILE, data_file
 from bot.store import QuoteStore
 

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import (
-    Catalog,
-    DocumentError,
-    Quote,
-    parse_file,
-    parse_statements,
-    split_attribution,
-)
+from bot.catalog import Catalog
+from bot.corpus import Quote, parse_file, parse_statements, split_attribution
 from bot.seed_data import SEED_DOCUMENT, data_file
+from bot.text import DocumentError
 
 SEED = data_file(SEED_DOCUMENT)
 ABLYAZOV, PAVLOV, SHALABAYEVA = "Mukhtar Ablyazov", "Aleksandr Pavlov", "Alma Shalabayeva"
