@@ -29,20 +29,95 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-_MODULES = (
-    "collections argparse asyncio json csv re pathlib subprocess threading logging "
-    "functools itertools datetime decimal email http.client urllib.parse sqlite3 zipfile "
-    "tarfile shutil tempfile typing dataclasses enum inspect unittest textwrap string"
-).split()
+_MODULES = [
+    "collections",
+    "argparse",
+    "asyncio",
+    "json",
+    "csv",
+    "re",
+    "pathlib",
+    "subprocess",
+    "threading",
+    "logging",
+    "functools",
+    "itertools",
+    "datetime",
+    "decimal",
+    "email",
+    "http.client",
+    "urllib.parse",
+    "sqlite3",
+    "zipfile",
+    "tarfile",
+    "shutil",
+    "tempfile",
+    "typing",
+    "dataclasses",
+    "enum",
+    "inspect",
+    "unittest",
+    "textwrap",
+    "string",
+]
 
 _PARTICLES = ["van der", "de la", "von", "di", "al", "ter", "da"]
-_GIVEN = (
-    "Agnieszka Bartholomew Cosima Dmitri Eleanor Florian Guadalupe Hamid Ignatius Jolanta "
-    "Konrad Ludmila Maximilian Nkechi Oswaldo Perpetua Quentin Rosalind Siddharth Thandiwe "
-    "Ulrich Violetta Wilhelmina Xiomara Yevgenia Zebulon Glenn Gene Rory Rhoda"
-).split()
-_CYR_GIVEN = "Бауыржан Гульнара Дархан Жибек Ильяс Камила Марат Назира Олжас Сауле".split()
-_CYR_STEMS = "Ахмет Байтур Досым Жаксы Кенже Мусабай Нурпеис Сейткали Токтар Утеген".split()
+_GIVEN = [
+    "Agnieszka",
+    "Bartholomew",
+    "Cosima",
+    "Dmitri",
+    "Eleanor",
+    "Florian",
+    "Guadalupe",
+    "Hamid",
+    "Ignatius",
+    "Jolanta",
+    "Konrad",
+    "Ludmila",
+    "Maximilian",
+    "Nkechi",
+    "Oswaldo",
+    "Perpetua",
+    "Quentin",
+    "Rosalind",
+    "Siddharth",
+    "Thandiwe",
+    "Ulrich",
+    "Violetta",
+    "Wilhelmina",
+    "Xiomara",
+    "Yevgenia",
+    "Zebulon",
+    "Glenn",
+    "Gene",
+    "Rory",
+    "Rhoda",
+]
+_CYR_GIVEN = [
+    "Бауыржан",
+    "Гульнара",
+    "Дархан",
+    "Жибек",
+    "Ильяс",
+    "Камила",
+    "Марат",
+    "Назира",
+    "Олжас",
+    "Сауле",
+]
+_CYR_STEMS = [
+    "Ахмет",
+    "Байтур",
+    "Досым",
+    "Жаксы",
+    "Кенже",
+    "Мусабай",
+    "Нурпеис",
+    "Сейткали",
+    "Токтар",
+    "Утеген",
+]
 _CYR_ENDS = ["ов", "ова", "ев", "ева", "ұлы", "қызы", "ин", "бекова"]
 
 
