@@ -20,9 +20,11 @@ from bot.corpus import Quote
 from bot.fake_telegram.api import SentMessage
 from bot.fake_telegram.html import ApiError, check_reply_markup
 from bot.provenance import Publication, Status
-from bot.store import CATALOG_FILE, DATA_DIR, SOURCES_FILE
+from bot.seed_data import CATALOG_FILE, SOURCES_FILE, data_file
 
-FACTS = {q["n"]: q for q in tomllib.loads((DATA_DIR / SOURCES_FILE).read_text())["quote"]}
+FACTS = {
+    q["n"]: q for q in tomllib.loads(data_file(SOURCES_FILE).read_text(encoding="utf-8"))["quote"]
+}
 COMPILATION_URL = "https://en.mukhtarablyazov.org/world-reacts/17,ngos2/-/0"
 COMPILATION_LINE = "compilation on mukhtarablyazov.org — original not found"
 LABELS = {
@@ -144,7 +146,7 @@ async def add(bot: BotHarness, text: str, **fields: Any) -> int:
         **fields,
     )
     store = bot.app.bot_data.store
-    await store.add_quotes([quote], Catalog.load(DATA_DIR / CATALOG_FILE), "extra-import.csv")
+    await store.add_quotes([quote], Catalog.load(data_file(CATALOG_FILE)), "extra-import.csv")
     return max(q.id for q in await store.quotes())
 
 
