@@ -372,6 +372,9 @@ def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
 
 
+DAILY_TURN_OFF = "d:stop"  # under a quote of the day: stop the daily quote, keep the message
+
+
 def speaker_button_data(speaker_id: int) -> str:
     return f"w:{speaker_id}"
 
@@ -389,10 +392,12 @@ def pager_keyboard(
     extra: bool = True,
     omit: Sequence[str] = (),
     again: str | None = None,
+    turn_off: bool = False,
 ) -> InlineKeyboardMarkup:
     """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
-    the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
-    /random with that filter once more; last, the Share button."""
+        the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
+        /random with that filter once more; ``turn_off``: the quote of the day's "Turn off" (the
+    same check as ``/daily off``); last, the Share button."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -416,6 +421,8 @@ def pager_keyboard(
         if case_buttons:
             rows.append(case_buttons)
     rows.append([share_button(quote)])
+    if turn_off:
+        rows.append([button("Turn off", DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -475,6 +482,11 @@ PLAIN_TEXT_HINT = (
     "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 group``, ``2 groups``, ``0 private chats``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _in_seconds(seconds: int) -> str:
