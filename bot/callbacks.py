@@ -18,7 +18,6 @@ from telegram.error import BadRequest
 
 from bot import handlers, render
 from bot.context import Context
-from bot.flood import Verdict
 from bot.search.service import LookupResult
 
 log = logging.getLogger(__name__)
@@ -48,22 +47,22 @@ async def on_button(update: Update, context: Context) -> None:
 async def _allowed(update: Update, context: Context, data: str) -> bool:
     """Presses that post a new message count like commands against the user's allowance;
     over it, the press gets a notice on the button instead of a message in the chat. (◀ ▶
-    only edit their own message, so they are not counted.)"""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    if query is None or chat is None:
+    only edit their own message, so they are not counted.) Each press is its own request
+    (the user asked again), so it is never a repeat."""
+    query = update.callback_query
+    if query is None:
         return False
-    # Each press is its own request (the user asked again), so it is never a duplicate.
-    key = f"press {data} {update.update_id}"
-    if context.bot_data.flood.check(chat.id, user.id if user else 0, key) is Verdict.ANSWER:
+    decision = handlers.flood_check(update, context, f"press {data}", repeatable=False)
+    if decision.answer:
         return True
-    await query.answer(render.SLOW_DOWN)
+    await query.answer(render.slow_down(decision.wait)[:200])
     return False
 
 
 async def _page(update: Update, context: Context, kind: str, token: str, index: int) -> None:
     query = update.callback_query
     assert query is not None
-    results = context.bot_data.results.get(token)
+    results = await context.bot_data.results.get(context.bot_data.store, token)
     chat = update.effective_chat
     if results is None or chat is None or results.chat_id != chat.id:
         await query.answer(render.STALE_BUTTON)
@@ -84,7 +83,7 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
         await query.edit_message_text(
             text,
             parse_mode=ParseMode.HTML,
-            reply_markup=render.pager_keyboard(token, index, total, found),
+            reply_markup=render.pager_keyboard(token, index, total, found, omit=results.omit),
             disable_web_page_preview=True,
         )
     except BadRequest as exc:
@@ -104,7 +103,7 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
         await query.answer(render.STALE_BUTTON)
         return
     await query.answer()
-    await handlers.show_results(update, context, result, "", "")
+    await handlers.show_results(update, context, result, "speaker" if kind == "w" else "case", "")
 
 
 async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:
