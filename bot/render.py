@@ -246,10 +246,16 @@ def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
     return pieces
 
 
-def result_heading(title: str | None, total: int) -> str | None:
+def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ()) -> str | None:
+    """``title`` and the number of quotes; ``set_aside``: words of the query that named
+    something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    if set_aside:
+        words = ", ".join(f"“{e(w)}”" for w in set_aside)
+        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+    return heading
 
 
 def _shown_query(query: str, limit: int = 60) -> str:

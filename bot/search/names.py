@@ -14,6 +14,7 @@ from rapidfuzz.distance import OSA
 
 from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
 
+HELD = 70.0  # a name word this like a query word counts as named by it
 PREFIX_MAX = 90.0  # a prefix of a name word; a whole word scores at least 100 - 3 x 3
 
 
@@ -140,7 +141,8 @@ class NameIndex:
                         row = rows[alias_id] = [0.0] * width
                     if sim > row[qi]:
                         row[qi] = sim
-        matched = {tok for found in sims for tok in found}
+        # Name words the query holds (a loose likeness is not holding it).
+        matched = {tok for found in sims for tok, sim in found.items() if sim >= HELD}
         lengths = [len(q) for q in q_tokens]
         total = sum(lengths)
         scored = []
