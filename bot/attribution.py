@@ -9,8 +9,8 @@ is the worst thing an import can do. The rules, in order:
 
 1. A known name wins: the catalog's ``[speakers] names`` and organisation names, speakers
    already in the database, and names the curator gives on the command line
-   (``--speaker``), longest first, when the line starts with it followed by a capital, a
-   space or nothing.
+   (``--speaker``), longest first, when the line starts with it followed by a capital
+   (glued on, as the format writes roles) or nothing.
 2. Otherwise every join is a candidate, plus "the whole line is the name, no role". A
    candidate is impossible when its name ends in a name prefix (``Mary Mc``, ``Leonardo
    Di``), starts with a lower-case letter, or has a lower-case word that is not a name
@@ -194,7 +194,7 @@ def split_attribution(line: str, known_names: Iterable[str] = ()) -> tuple[str, 
     for name in sorted(set(known_names), key=len, reverse=True):
         if name and text.startswith(name):
             rest = text[len(name) :]
-            if not rest or rest[0].isupper() or rest[0].isspace():
+            if not rest or rest[0].isupper():
                 return name, clean_role(rest)
     found = candidates(text)
     if found and (len(found) == 1 or found[0].oddities < found[1].oddities):

@@ -13,6 +13,7 @@ import random
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -153,10 +154,11 @@ class QuoteStore:
     # -- writing --------------------------------------------------------------------------
 
     async def add_quotes(
-        self, quotes: Sequence[Quote], catalog: Catalog, source: str
+        self, quotes: Sequence[Quote], catalog: Catalog, source: str, *, dry_run: bool = False
     ) -> ImportReport:
-        """Add quotes in one transaction; existing ones (same speaker and text) keep their id."""
-        return await self.run(add_quotes, quotes, catalog, source)
+        """Add quotes in one transaction; existing ones (same speaker and text) keep their id.
+        ``dry_run``: report what would be created, write nothing."""
+        return await self.run(partial(add_quotes, dry_run=dry_run), quotes, catalog, source)
 
     async def import_file(
         self, path: Path, catalog: Catalog, source: str | None = None
@@ -215,6 +217,24 @@ class QuoteStore:
 
     async def stats(self) -> dict[str, int]:
         return await self.run(_stats)
+
+
+def stored_speaker_names(path: Path) -> list[str]:
+    """The speakers already in the database at ``path``, read without creating, migrating or
+    locking it (empty when there is no such database yet): an import checks its document
+    against them before it opens the store for writing."""
+    if str(path) == ":memory:" or not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        return [name for (name,) in conn.execute("SELECT name FROM speakers")]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
 
 
 def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:
