@@ -137,7 +137,11 @@ BAD_ROWS = {
         2,
         "record 1: bad URL",
     ),
-    "bad-status.csv": ("text,speaker,url,status\nA.,Jane Roe,https://x.org,sure\n", 2, "bad status"),
+    "bad-status.csv": (
+        "text,speaker,url,status\nA.,Jane Roe,https://x.org,sure\n",
+        2,
+        "bad status",
+    ),
 }
 
 
@@ -206,3 +210,24 @@ def test_rows_and_options_give_each_quote_its_publication(tmp_path: Path) -> Non
     ]
     (quote,) = parse_file(write(tmp_path / "one.json", json.dumps(records)), Catalog())
     assert (quote.publication.status, quote.publication.url) == (Status.VERIFIED, "https://x.org/1")
+
+
+def test_a_statements_document_stores_the_source_given_on_the_command_line(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = write(tmp_path / "press.txt", "One.\nJane RoeDirector -\nTwo.\nJohn DoeAdviser -\n")
+    options = ["--url", "https://example.org/p", "--published", "2013-08"]
+    options += ["--publisher", "Example Rights", "--title", "Two voices", "--kind", "dispatch"]
+    assert run(capsys, db, "import", str(document), *options)[0] == 0
+    code, out, _ = run(capsys, db, "quotes", "--json")
+    stored = [q["publication"] for q in json.loads(out)[9:]]
+    assert len(stored) == 2
+    for publication in stored:
+        assert publication["status"] == "likely"
+        assert publication["url"] == "https://example.org/p"
+        assert publication["published"] == "2013-08"  # a month stays a month
+        assert (publication["publisher"], publication["title"], publication["kind"]) == (
+            "Example Rights",
+            "Two voices",
+            "dispatch",
+        )
