@@ -26,12 +26,9 @@ from bot.importing import ImportReport, add_quotes, fingerprint
 from bot.provenance import UNKNOWN, Publication
 from bot.provenance_file import SourcesFile
 from bot.schema import StoreError, configure, max_quote_id, migrate, placeholders
+from bot.seed_data import CATALOG_FILE, SEED_DOCUMENT, SOURCES_FILE, data_dir
 
 T = TypeVar("T")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SEED_DOCUMENT = "statements.txt"
-CATALOG_FILE = "catalog.toml"
-SOURCES_FILE = "sources.toml"  # the seed's provenance (bot/provenance_file.py)
 
 
 PUBLICATION_COLUMNS = ", ".join(f"p.{c.strip()}" for c in publications.COLUMNS.split(","))
@@ -174,24 +171,26 @@ class QuoteStore:
         quotes = parse_file(path, catalog, source)  # raises before anything is written
         return await self.add_quotes(quotes, catalog, source or path.name)
 
-    async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
+    async def seed(self, folder: Path | None = None) -> ImportReport:
         """Load the seed statements with their provenance (``sources.toml``, when present):
         idempotent, ids never change; the provenance file's facts replace what the seed
         statements had, so re-seeding an older database gives it the facts too."""
-        catalog, quotes = _seed_quotes(data_dir)  # raises before anything is written
+        catalog, quotes = _seed_quotes(folder or data_dir())  # raises before any write
         return await self.run(add_quotes, quotes, catalog, SEED_DOCUMENT, True)
 
-    async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
-        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed.
+    async def ensure_seeded(self, folder: Path | None = None) -> ImportReport | None:
+        """Seed from ``folder`` (default: the shipped data) when the store holds no quotes,
+        so nobody has to run seed.
 
         A store that has quotes gets the seed's provenance for those seed statements it
         holds without any record (a database from before source records); nothing else
         changes and nothing is added.
         """
         if not await self.has_quotes():
-            return await self.seed(data_dir)
-        if (data_dir / SOURCES_FILE).is_file():
-            _, quotes = _seed_quotes(data_dir)
+            return await self.seed(folder)
+        folder = folder or data_dir()
+        if (folder / SOURCES_FILE).is_file():
+            _, quotes = _seed_quotes(folder)
             records = [(fingerprint(q), q.publication) for q in quotes]
             await self.run(publications.fill_missing_publications, records)
         return None

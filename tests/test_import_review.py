@@ -219,7 +219,7 @@ def test_a_statements_document_stores_the_source_given_on_the_command_line(
     options = ["--url", "https://example.org/p", "--published", "2013-08"]
     options += ["--publisher", "Example Rights", "--title", "Two voices", "--kind", "dispatch"]
     assert run(capsys, db, "import", str(document), *options)[0] == 0
-    code, out, _ = run(capsys, db, "quotes", "--json")
+    out = run(capsys, db, "quotes", "--json")[1]
     stored = [q["publication"] for q in json.loads(out)[9:]]
     assert len(stored) == 2
     for publication in stored:
