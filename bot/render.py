@@ -79,7 +79,8 @@ def help_text(bot_username: str | None = None) -> str:
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        "into the conversation.",
+        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
+        "the Share button under a quote does it for you.",
     ]
     return "\n".join(lines)
 
