@@ -259,17 +259,15 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
     return heading
 
 
-def _shown_query(query: str, limit: int = 60) -> str:
-    return e(query if len(query) <= limit else query[:limit] + "…")
-
-
-def search_heading(query: str, total: int) -> str:
+def search_heading(query: str, total: int, set_aside: Sequence[str] = ()) -> str | None:
     """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
-    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return result_heading(f"Search “{shown}”", total, set_aside)
 
 
 def random_heading(query: str) -> str:
-    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
 
 
 def deep_link(bot_username: str, quote_id: int) -> str:
