@@ -26,6 +26,7 @@ class ResultSet:
     quote_ids: tuple[int, ...]
     spans: tuple[tuple[tuple[int, int], ...], ...]
     heading: str | None = None
+    export: str = ""  # the Export button's callback data ("" for none)
 
 
 class ResultCache:

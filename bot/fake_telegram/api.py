@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from bot.fake_telegram.html import JSON, ApiError, bad_request, decode_params
-from bot.fake_telegram.methods import BotAPIMethods
+from bot.fake_telegram.methods import BotAPIMethods, SentFile
 from bot.fake_telegram.updates import UpdateBuilders
 
 FAULT_KINDS = frozenset(
@@ -50,7 +50,8 @@ class TransportFault(Exception):
 
 @dataclass
 class SentMessage:
-    """A message the bot sent, or an edit Telegram accepted."""
+    """A message the bot sent, or an edit Telegram accepted; for a document, ``text`` and
+    ``html`` are its caption and ``document`` the file."""
 
     chat_id: int
     message_id: int
@@ -59,8 +60,9 @@ class SentMessage:
     parse_mode: str | None
     reply_markup: JSON | None
     reply_to_message_id: int | None
-    method: str  # sendMessage / editMessageText / editMessageReplyMarkup
+    method: str  # sendMessage / sendDocument / editMessageText / editMessageReplyMarkup
     time: float  # clock() when accepted
+    document: SentFile | None = None
 
 
 @dataclass(frozen=True)
@@ -383,19 +385,29 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         for key, _ in windows:
             self._windows[key].append(now)
 
-    def _record(self, method: str, message: JSON, params: JSON, markup: JSON | None) -> JSON:
+    def _record(
+        self,
+        method: str,
+        message: JSON,
+        params: JSON,
+        markup: JSON | None,
+        document: SentFile | None = None,
+    ) -> JSON:
         reply = message.get("reply_to_message")
+        text_key = "caption" if document is not None else "text"
+        text = message.get(text_key, "")
         self.sent.append(
             SentMessage(
                 chat_id=message["chat"]["id"],
                 message_id=message["message_id"],
-                text=message["text"],
-                html=str(params.get("text", message["text"])),
+                text=text,
+                html=str(params.get(text_key) or text),
                 parse_mode=params.get("parse_mode"),
                 reply_markup=markup,
                 reply_to_message_id=reply["message_id"] if reply else None,
                 method=method,
                 time=self.clock(),
+                document=document,
             )
         )
         self._notify()
