@@ -249,7 +249,8 @@ async def test_every_command_without_arguments_answers_in_private_and_group(
 
 
 async def add_quotes(bot: BotHarness, texts: list[str], speaker: str = "Ann Example") -> None:
-    from bot.corpus import Catalog, Quote
+    from bot.catalog import Catalog
+    from bot.corpus import Quote
     from bot.store import CATALOG_FILE, DATA_DIR
 
     quotes = [

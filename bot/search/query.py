@@ -11,7 +11,7 @@ Queries
   ``who:julia_hall`` for several words); anything else, ``text:xyz`` included, is plain text.
 * Words are the runs of letters and digits, as SQLite's ``unicode61`` tokenizer sees them
   (``don't`` is ``don`` + ``t``, ``e-mail`` is ``e`` + ``mail``), folded by
-  :func:`bot.corpus.fold` (case, apostrophes, diacritics, ё). Stop words do not count in the
+  :func:`bot.text.fold` (case, apostrophes, diacritics, ё). Stop words do not count in the
   score (they only break ties, and are never highlighted) unless the query has nothing else.
   Every term sent to FTS5 is written as an FTS5 string (:func:`fts_string`), so no user text
   is ever FTS5 syntax; SQL gets bound parameters only.
@@ -57,7 +57,7 @@ from anyascii import anyascii
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.corpus import fold
+from bot.text import fold
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 10

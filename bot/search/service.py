@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 
+from bot.schema import max_quote_id
 from bot.search import free_text
 from bot.search import sql as ss
 from bot.search.indexes import Indexes, build_indexes, match_names, suggest_names
@@ -22,7 +23,7 @@ from bot.search.names import NameEntry
 from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
 from bot.search.rank import word_keys, word_spans
 from bot.search.results import Hit, LookupResult, Suggestion
-from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id, max_quote_id
+from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
 log = logging.getLogger(__name__)
