@@ -43,9 +43,9 @@ from citeproc import (
 )
 from citeproc.source.json import CiteProcJSON
 
-from bot.corpus import fold
 from bot.provenance import PartialDate, Publication, Status
 from bot.store import StoredQuote
+from bot.text import fold
 
 
 class Style(StrEnum):

@@ -25,11 +25,11 @@ from enum import StrEnum
 from anyascii import anyascii
 
 from bot import citations
-from bot.corpus import fold
 from bot.provenance import Publication
 from bot.search.results import LookupResult
 from bot.search.service import Lookup
 from bot.store import StoredQuote
+from bot.text import fold
 
 BOT_CAP = 1000  # quotes in one document sent by the bot
 NO_CAP = 1_000_000_000  # "every quote", for the command line
