@@ -235,16 +235,24 @@ async def run_export(update: Update, context: Context, query: str) -> None:
 
 
 async def send_export(
-    update: Update, context: Context, kind: export.Kind, query: str, fmt: export.Format
-) -> None:
-    """The export of ``kind``/``query`` (a filter, or a result list's query) as a document."""
+    update: Update,
+    context: Context,
+    kind: export.Kind,
+    query: str,
+    fmt: export.Format,
+    *,
+    say_nothing_found: bool = True,
+) -> bool:
+    """The export of ``kind``/``query`` (a filter, or a result list's query) as a document;
+    False when nothing matches (said in the chat if ``say_nothing_found``)."""
     cap = export.BOT_CAP
     selection, result = await export.select(context.bot_data.lookup, kind, query, cap)
     if selection is None:
-        suggestions = [(s.label, s.command, s.query) for s in result.suggestions]
-        text, markup = render.nothing_found("", query, suggestions)
-        await reply(update, [text], markup)
-        return
+        if say_nothing_found:
+            suggestions = [(s.label, s.command, s.query) for s in result.suggestions]
+            text, markup = render.nothing_found("", query, suggestions)
+            await reply(update, [text], markup)
+        return False
     when = dt.datetime.now(dt.UTC)
     document = export.build(selection, fmt, when, cap=cap)
     caption = render.export_caption(
@@ -256,6 +264,7 @@ async def send_export(
         cap if selection.truncated else None,
     )
     await send_document(update, document.file_name, document.data, caption)
+    return True
 
 
 RUNNERS: dict[str, Runner] = {
