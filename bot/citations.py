@@ -22,7 +22,6 @@ BibTeX ``date = {2013-08}``), never the 1st of August.
 
 from __future__ import annotations
 
-import copy
 import html
 import io
 import json
@@ -237,6 +236,20 @@ def _style(file_name: str) -> CitationStylesStyle:
 
 
 _OTHER_TAGS = re.compile(r"</?(?!(?:i|b)>)[a-z]+(?: [^>]*)?>")
+# citeproc-py's HTML formatter escapes the style's own words but not the item's text: the
+# item's &, < and > travel through it as private-use stand-ins and become entities after.
+_SHIELD = str.maketrans({"&": "\ue000", "<": "\ue001", ">": "\ue002"})
+_UNSHIELD = str.maketrans({"\ue000": "&amp;", "\ue001": "&lt;", "\ue002": "&gt;"})
+
+
+def _shielded(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_SHIELD)
+    if isinstance(value, list):
+        return [_shielded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shielded(v) for k, v in value.items()}
+    return value
 
 
 def _ignore_unknown(_: object) -> None:
@@ -247,17 +260,17 @@ def process(quote: StoredQuote, style: Style) -> Processed:
     """``quote``'s reference and in-text citation in ``style`` (APA or Chicago)."""
     file_name, style_name = PROCESSED[style]
     item = csl_item(quote)
-    source = CiteProcJSON([copy.deepcopy(item)])
+    source = CiteProcJSON([_shielded(item)])
     bibliography = CitationStylesBibliography(_style(file_name), source, formatter.html)
     prefix = ""
     if not cites_original(quote.publication) and quote.publication.compilation is not None:
         # A secondary source: APA's "as cited in", Chicago's "quoted in".
         verb = "as cited in" if style is Style.APA else "quoted in"
-        prefix = f"{quote.speaker}, {verb} "
+        prefix = f"{quote.speaker}, {verb} ".translate(_SHIELD)
     citation = Citation([CitationItem(item["id"], prefix=prefix)])
     bibliography.register(citation)
-    in_text = str(bibliography.cite(citation, _ignore_unknown))
-    entry = str(bibliography.bibliography()[0])
+    in_text = str(bibliography.cite(citation, _ignore_unknown)).translate(_UNSHIELD)
+    entry = str(bibliography.bibliography()[0]).translate(_UNSHIELD)
     # The HTML formatter escapes the text; keep its italics and bold, drop what Telegram lacks.
     reference_html = _OTHER_TAGS.sub("", entry)
     return Processed(

@@ -33,6 +33,7 @@ from bot.text import fold
 
 BOT_CAP = 1000  # quotes in one document sent by the bot
 NO_CAP = 1_000_000_000  # "every quote", for the command line
+MAX_UPLOAD = 50 * 1024 * 1024  # bytes a bot may upload (sendDocument)
 
 
 class Format(StrEnum):

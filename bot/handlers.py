@@ -255,6 +255,9 @@ async def send_export(
         return False
     when = dt.datetime.now(dt.UTC)
     document = export.build(selection, fmt, when, cap=cap)
+    if len(document.data) > export.MAX_UPLOAD:
+        await reply(update, [render.EXPORT_TOO_LARGE])
+        return True
     caption = render.export_caption(
         selection.what,
         selection.title,

@@ -351,7 +351,10 @@ def export_data(kind: str, value: str) -> str:
     return data if value and len(data.encode()) <= MAX_CALLBACK_BYTES else ""
 
 
-EXPORT_STALE = "Nothing to export any more. Run the command again."
+EXPORT_TOO_LARGE = (
+    "That export is larger than the 50 MB Telegram lets me send. Narrow the filter, or use "
+    "<code>quotebot export</code> on the command line."
+)
 
 
 def unknown_style(asked: str) -> str:
