@@ -21,7 +21,8 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.corpus import parse_file
 from bot.logs import setup_logging
 from bot.schema import StoreError
-from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
+from bot.seed_data import CATALOG_FILE, data_file
+from bot.store import QuoteStore
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -46,7 +47,7 @@ async def open_store(
     store = await QuoteStore.open(settings.db_path)
     if seed:
         try:
-            await store.ensure_seeded(DATA_DIR)
+            await store.ensure_seeded()
         except BaseException:
             await store.close()  # an open connection's thread would keep the process alive
             raise
@@ -56,14 +57,14 @@ async def open_store(
 @command("seed")
 async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     async with await open_store(args, settings, seed=False) as store:
-        report = await store.seed(Path(args.data))
+        report = await store.seed(Path(args.data) if args.data else None)
     print(f"{report.source}: {report.added} added, {report.unchanged} already present")
     return 0
 
 
 @command("import")
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = Catalog.load(DATA_DIR / CATALOG_FILE)
+    catalog = Catalog.load(data_file(CATALOG_FILE))
     path = Path(args.file)
     # Refuse a bad document before the database is opened (or created and seeded).
     quotes = parse_file(path, catalog, args.source)
@@ -306,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("chat", "talk to the bot in this terminal through an offline fake Telegram")
     p = add("seed", "load data/statements.txt and data/catalog.toml into the database")
     p.add_argument(
-        "--data", default=str(DATA_DIR), help="folder with statements.txt and catalog.toml"
+        "--data",
+        metavar="DIR",
+        help="folder with statements.txt and catalog.toml (default: the shipped data)",
     )
     p = add("import", "import a statements document, or a .csv or .json collection")
     p.add_argument("file", help="file to import")

@@ -40,7 +40,7 @@ from bot.daily.commands import register_daily
 from bot.daily.service import start_daily, stop_daily
 from bot.ratelimit import PriorityRateLimiter
 from bot.search.service import Lookup
-from bot.store import DATA_DIR, QuoteStore
+from bot.store import QuoteStore
 
 log = logging.getLogger(__name__)
 # A syntactically valid token for the offline console and tests; it reaches no real bot.
@@ -99,7 +99,7 @@ async def start_resources(app: QuoteBotApp) -> None:
     """post_init: open the store (seeding it if empty), load the lookup indexes, set menus."""
     data = app.bot_data
     store = await QuoteStore.open(data.settings.db_path)
-    await store.ensure_seeded(DATA_DIR)
+    await store.ensure_seeded()
     lookup = Lookup(store)
     await lookup.load()
     data._store, data._lookup = store, lookup

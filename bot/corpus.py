@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.catalog import Catalog
+from bot.provenance import UNKNOWN, Publication
 from bot.text import DocumentError, decode, key
 
 # Attribution lines end in " -" (the last one may not); the role may end in "." too.
@@ -37,6 +38,8 @@ class Quote:
     position: int
     line: int = 0
     date: str | None = None
+    # Where it was published, when the document (or the seed's provenance file) says.
+    publication: Publication = UNKNOWN
 
     @property
     def fingerprint(self) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.corpus import Quote
+from bot.provenance import Publication
+from bot.publications import publication_id
 from bot.schema import max_quote_id, placeholders, transaction
 from bot.text import key, slugify
 
@@ -65,10 +67,16 @@ def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
 
 
 def add_quotes(
-    conn: sqlite3.Connection, quotes: Sequence[Quote], catalog: Catalog, source: str
+    conn: sqlite3.Connection,
+    quotes: Sequence[Quote],
+    catalog: Catalog,
+    source: str,
+    replace_publications: bool = False,
 ) -> ImportReport:
     """Add ``quotes`` (recorded under ``source`` unless a record names its own) in one
-    transaction; existing ones (same speaker and text) keep their id."""
+    transaction; existing ones (same speaker and text) keep their id. An existing quote
+    takes the document's publication record when it has none yet, or always with
+    ``replace_publications`` (the seed, whose provenance file is the authority)."""
     added = 0
     with transaction(conn):
         _sync_catalog(conn, catalog)
@@ -80,6 +88,7 @@ def add_quotes(
         # Per-import memos: a large import repeats the same few organisations and speakers.
         org_ids: dict[str, int] = {}
         speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
+        publication_ids: dict[Publication, int | None] = {}
         for quote in quotes:
             # A record's own source (a CSV/JSON "source" field) wins over the file's name.
             quote_source = quote.source or source
@@ -108,17 +117,27 @@ def add_quotes(
             role = known_role if key(known_role) == key(quote.role) else quote.role
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
             # AUTOINCREMENT id, and every re-seed would push the next new id further away.
+            if quote.publication not in publication_ids:
+                publication_ids[quote.publication] = publication_id(conn, quote.publication)
+            quote_publication = publication_ids[quote.publication]
             quote_fingerprint = fingerprint(quote)
             existing = conn.execute(
-                "SELECT id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
+                "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
             ).fetchone()
             if existing:
-                quote_id = existing[0]
+                quote_id, stored_publication = existing
+                if stored_publication != quote_publication and (
+                    replace_publications or stored_publication is None
+                ):
+                    conn.execute(
+                        "UPDATE quotes SET publication_id = ? WHERE id = ?",
+                        (quote_publication, quote_id),
+                    )
             else:
                 quote_id = conn.execute(
                     """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
-                                           source_id, position, date)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                                           source_id, position, date, publication_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         quote_fingerprint,
                         quote.text,
@@ -128,6 +147,7 @@ def add_quotes(
                         source_id,
                         quote.position,
                         quote.date,
+                        quote_publication,
                     ),
                 ).lastrowid
                 added += 1

@@ -132,6 +132,27 @@ MIGRATIONS: list[tuple[str, ...]] = [
             WHEN NOT EXISTS (SELECT 1 FROM fts_deferred) BEGIN
             INSERT INTO quotes_fts(rowid, text) VALUES (new.id, new.text); END""",
     ),
+    # v5: where each statement was published (bot/publications.py explains the table).
+    # ``published`` is the partial ISO date (YYYY, YYYY-MM or YYYY-MM-DD), '' when unknown;
+    # the compilation is inline, so a fetch pays one LEFT JOIN on an integer key.
+    (
+        """CREATE TABLE publications (
+            id INTEGER PRIMARY KEY,
+            record_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('verified', 'likely', 'unknown')),
+            publisher TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            published TEXT NOT NULL DEFAULT '',
+            compilation_title TEXT NOT NULL DEFAULT '',
+            compilation_publisher TEXT NOT NULL DEFAULT '',
+            compilation_url TEXT NOT NULL DEFAULT '',
+            context TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '')""",
+        "ALTER TABLE quotes ADD COLUMN publication_id INTEGER REFERENCES publications(id)",
+        "CREATE INDEX quotes_by_publication ON quotes(publication_id)",
+    ),
 ]
 
 

@@ -18,27 +18,30 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot import publications
 from bot.catalog import Catalog
 from bot.corpus import Quote, parse_file
-from bot.importing import ImportReport, add_quotes
+from bot.importing import ImportReport, add_quotes, fingerprint
 from bot.provenance import UNKNOWN, Publication
+from bot.provenance_file import SourcesFile
 from bot.schema import StoreError, configure, max_quote_id, migrate, placeholders
+from bot.seed_data import CATALOG_FILE, SEED_DOCUMENT, SOURCES_FILE, data_dir
 
 T = TypeVar("T")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SEED_DOCUMENT = "statements.txt"
-CATALOG_FILE = "catalog.toml"
 
 
-QUOTE_SELECT = """
+PUBLICATION_COLUMNS = ", ".join(f"p.{c.strip()}" for c in publications.COLUMNS.split(","))
+QUOTE_SELECT = f"""
 SELECT q.id, q.text, s.name, q.speaker_id, q.role, o.name, src.name, q.position, q.date,
        (SELECT group_concat(c.name, char(31)) FROM
            (SELECT c.name FROM quote_cases qc JOIN cases c ON c.id = qc.case_id
-            WHERE qc.quote_id = q.id ORDER BY c.id) AS c)
+            WHERE qc.quote_id = q.id ORDER BY c.id) AS c),
+       {PUBLICATION_COLUMNS}
 FROM quotes q
 JOIN speakers s ON s.id = q.speaker_id
 JOIN sources src ON src.id = q.source_id
 LEFT JOIN organisations o ON o.id = q.organisation_id
+LEFT JOIN publications p ON p.id = q.publication_id
 """
 
 
@@ -59,7 +62,7 @@ class StoredQuote:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredQuote:
-        quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row
+        quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row[:10]
         return cls(
             quote_id,
             text,
@@ -71,6 +74,7 @@ class StoredQuote:
             position,
             date,
             tuple(cases.split("\x1f")) if cases else (),
+            publications.publication_from_row(tuple(row[10:])),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,6 +88,7 @@ class StoredQuote:
             "source": self.source,
             "position": self.position,
             "date": self.date,
+            "publication": self.publication.as_dict(),
         }
 
 
@@ -164,15 +169,29 @@ class QuoteStore:
         quotes = parse_file(path, catalog, source)  # raises before anything is written
         return await self.add_quotes(quotes, catalog, source or path.name)
 
-    async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
-        catalog = Catalog.load(data_dir / CATALOG_FILE)
-        return await self.import_file(data_dir / SEED_DOCUMENT, catalog)
+    async def seed(self, folder: Path | None = None) -> ImportReport:
+        """Load the seed statements with their provenance (``sources.toml``, when present):
+        idempotent, ids never change; the provenance file's facts replace what the seed
+        statements had, so re-seeding an older database gives it the facts too."""
+        catalog, quotes = _seed_quotes(folder or data_dir())  # raises before any write
+        return await self.run(add_quotes, quotes, catalog, SEED_DOCUMENT, True)
 
-    async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
-        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed."""
-        if await self.has_quotes():
-            return None
-        return await self.seed(data_dir)
+    async def ensure_seeded(self, folder: Path | None = None) -> ImportReport | None:
+        """Seed from ``folder`` (default: the shipped data) when the store holds no quotes,
+        so nobody has to run seed.
+
+        A store that has quotes gets the seed's provenance for those seed statements it
+        holds without any record (a database from before source records); nothing else
+        changes and nothing is added.
+        """
+        if not await self.has_quotes():
+            return await self.seed(folder)
+        folder = folder or data_dir()
+        if (folder / SOURCES_FILE).is_file():
+            _, quotes = _seed_quotes(folder)
+            records = [(fingerprint(q), q.publication) for q in quotes]
+            await self.run(publications.fill_missing_publications, records)
+        return None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -215,6 +234,16 @@ class QuoteStore:
 
     async def stats(self) -> dict[str, int]:
         return await self.run(_stats)
+
+
+def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
+    """The seed document's statements, each with its publication from ``sources.toml``."""
+    catalog = Catalog.load(data_dir / CATALOG_FILE)
+    quotes = parse_file(data_dir / SEED_DOCUMENT, catalog)
+    sources = data_dir / SOURCES_FILE
+    if sources.is_file():
+        quotes = SourcesFile.load(sources).apply(quotes)
+    return catalog, quotes
 
 
 def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:

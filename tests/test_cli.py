@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.store import DATA_DIR
+from bot.seed_data import data_file
 
 REPO = Path(__file__).resolve().parent.parent
 QUOTE_KEYS = {"id", "text", "speaker", "role", "organisation", "cases", "source"}
@@ -274,7 +274,7 @@ def test_a_locked_database_gets_a_message_not_a_traceback(
     holder.execute("BEGIN EXCLUSIVE")
     try:
         assert (
-            main(["import", str(DATA_DIR / "statements.txt"), "--source", "again", "--db", str(db)])
+            main(["import", str(data_file("statements.txt")), "--source", "again", "--db", str(db)])
             == 2
         )
     finally:

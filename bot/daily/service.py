@@ -413,7 +413,6 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
     sending through the offline fake would record deliveries that never reached anyone.
     """
     from bot.logs import setup_logging
-    from bot.store import DATA_DIR
 
     if not dry_run and settings.token is None:
         print(
@@ -424,7 +423,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
         return 2
     setup_logging("WARNING", settings.token)
     async with await QuoteStore.open(settings.db_path) as store:
-        await store.ensure_seeded(DATA_DIR)
+        await store.ensure_seeded()
         if dry_run:
             planned = await DeliveryStore(store).plan(utcnow())
             for chat_id, day, quote in planned:
