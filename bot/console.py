@@ -19,8 +19,9 @@ import httpx
 from telegram import Update
 from telegram.request import HTTPXRequest
 
-from bot.app import QuoteBotApp, build_application, start_resources
+from bot.app import build_application, start_resources
 from bot.config import Settings
+from bot.context import QuoteBotApp
 from bot.fake_telegram.api import FakeBotAPI
 
 PRIVATE_CHAT = 4242

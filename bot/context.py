@@ -1,21 +1,24 @@
-"""Typed application state shared by handlers (PTB ``ContextTypes(bot_data=BotData)``)."""
+"""Typed application state shared by handlers (PTB ``ContextTypes(bot_data=BotData)``):
+:class:`BotData`, the handlers' :data:`Context` and the application type :data:`QuoteBotApp`.
+
+It sits above the services it holds (store, lookup, daily) and below everything that handles
+updates, so no module below it needs to know the application's type.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.daily.service import DailyService
 from bot.flood import FloodGuard
-
-if TYPE_CHECKING:
-    from bot.daily.service import DailyService
-    from bot.search.service import Lookup
-    from bot.store import QuoteStore
+from bot.search.service import Lookup
+from bot.store import QuoteStore
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class BotData:
     settings: Settings = field(default_factory=Settings)
     flood: FloodGuard = field(default_factory=FloodGuard)
     results: ResultCache = field(default_factory=ResultCache)
-    # Passed to bot.daily.service.start_daily from post_init (tests inject a clock here).
+    # Passed to bot.daily.commands.start_daily from post_init (tests inject a clock here).
     daily_options: dict[str, Any] = field(default_factory=dict)
     _store: QuoteStore | None = None
     _lookup: Lookup | None = None
@@ -84,3 +87,4 @@ class BotData:
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+QuoteBotApp = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -24,7 +24,8 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 
-from bot.app import QuoteBotApp, start_resources, stop_resources
+from bot.app import start_resources, stop_resources
+from bot.context import QuoteBotApp
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -11,9 +11,11 @@ from telegram import Update
 from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
-from bot.app import QuoteBotApp, build_application, start_resources, stop_resources
+from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.fake_telegram.api import FakeBotAPI, SentMessage
+from bot.context import QuoteBotApp
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.state import SentMessage
 
 PRIVATE = 5001
 GROUP = -100777

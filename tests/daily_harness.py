@@ -15,9 +15,10 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.daily.commands import register_daily
-from bot.daily.service import DailyService, start_daily, stop_daily
-from bot.fake_telegram.api import FakeBotAPI, SentMessage
+from bot.daily.commands import start_daily, stop_daily
+from bot.daily.service import DailyService
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.state import SentMessage
 from bot.flood import Allowance, FloodGuard
 from bot.ratelimit import PriorityRateLimiter
 
@@ -131,7 +132,6 @@ async def daily_bot(
     app.bot_data.flood = FloodGuard(
         private=unlimited, group=unlimited, duplicate_window=0, clock=clock.monotonic
     )
-    register_daily(app)  # idempotent: app.py has registered it already
     options.setdefault("clock", clock.now)
     options.setdefault("sleep", clock.sleep)
     app.bot_data.daily_options = {"catch_up": catch_up, **options}

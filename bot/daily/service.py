@@ -1,12 +1,10 @@
-"""Quote of the day: the broadcast pass (:class:`DailyService`), its start and stop, and the
-``quotebot broadcast`` command line.
+"""Quote of the day: the broadcast pass (:class:`DailyService`) and the ``quotebot broadcast``
+command line.
 
-``start_daily(app)`` (post_init, store open) starts the service, the JobQueue check and a
-catch-up pass; ``stop_daily(app)`` (before the store closes) stops them. Both are idempotent.
-The chat side (/daily, /stats, buttons, my_chat_member, ``register_daily``) is in
-:mod:`bot.daily.commands`; SQL lives in :mod:`bot.daily.subscriptions` and
-:mod:`bot.daily.deliveries`, due times in :mod:`bot.daily.schedule`,
-send pacing in :mod:`bot.ratelimit`.
+The chat side (/daily, /stats, buttons, my_chat_member) and the service's start and stop with
+the application (``start_daily``/``stop_daily``) are in :mod:`bot.daily.commands`; SQL lives
+in :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
+:mod:`bot.daily.schedule`, send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
 once, each claim -> send -> record (the protocol is in :mod:`bot.daily.deliveries`), the rate
@@ -24,7 +22,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from telegram import LinkPreviewOptions
@@ -42,15 +40,10 @@ from telegram.ext import ExtBot
 
 from bot import render
 from bot.config import Settings
-from bot.context import Context
 from bot.daily.deliveries import Claim, DeliveryStore
 from bot.daily.subscriptions import SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
-
-if TYPE_CHECKING:
-    from bot.app import QuoteBotApp
-
 
 log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 
@@ -353,54 +346,6 @@ class DailyService:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace), self._lock:
                 pass
-
-
-# ============================================================================== wiring
-
-JOB_NAME = "daily-check"
-CHECK_INTERVAL = 20.0  # seconds between looks at the due index
-
-
-async def _check(context: Context) -> None:
-    service = context.bot_data._daily
-    if service is not None and not service.busy:
-        await service.run_due()
-
-
-async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any) -> None:
-    """post_init, after the store is open: the service, the JobQueue check and a catch-up
-    pass in the background (post_init must not wait for a whole broadcast). ``options`` go
-    to :class:`DailyService` (tests inject a clock)."""
-    data = app.bot_data
-    if data._daily is not None:
-        return
-    service = DailyService(data.store, app.bot, data.settings, **options)
-    data._daily = service
-    jobs = app.job_queue
-    if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):
-        jobs.run_repeating(
-            _check,
-            interval=CHECK_INTERVAL,
-            first=CHECK_INTERVAL,
-            name=JOB_NAME,
-            # A long broadcast outlives several ticks; those return at once (``busy``).
-            job_kwargs={"max_instances": 4, "coalesce": True},
-        )
-    if catch_up:
-        service.spawn(service.run_due(source="catch-up"))
-
-
-async def stop_daily(app: QuoteBotApp) -> None:
-    """post_shutdown, before the store closes: stop checks; let in-flight sends finish."""
-    data = app.bot_data
-    service = data._daily
-    if service is None:
-        return
-    if app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
-    await service.close()
-    data._daily = None
 
 
 # ========================================================================= command line
