@@ -287,15 +287,27 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class CommandLine(argparse.ArgumentParser):
+    """The ``quotebot`` parser, with each subcommand's parser by name (tests/test_readme.py
+    checks that the README documents every one of them and their options)."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+
+def build_parser() -> CommandLine:
+    parser = CommandLine(
         prog="quotebot", description="A Telegram bot that serves attributed quotes."
     )
+    parser.commands = {}
+    db_help = "SQLite database file (default: QUOTEBOT_DB or quotebot.db)"
+    # `quotebot --db PATH who hall` and `quotebot who hall --db PATH` both work: the
+    # subcommand's --db leaves the value alone unless it is given there (SUPPRESS).
+    parser.add_argument("--db", metavar="PATH", help=db_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str, *, lists: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--db", help="SQLite database file (default: QUOTEBOT_DB or quotebot.db)")
+        p = parser.commands[name] = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
         if lists:
             p.add_argument("--json", action="store_true", help="print JSON")
         return p

@@ -96,13 +96,24 @@ def parse_style(text: str) -> Style | None:
 # -- the parts every style uses --------------------------------------------------------------
 
 
+def organisation_shown(quote: StoredQuote) -> str | None:
+    """The organisation to name after the role: None when the speaker is the organisation
+    or the role already names it ("Director … in Human Rights Watch")."""
+    org = quote.organisation
+    if not org:
+        return None
+    named = re.compile(rf"(?<!\w){re.escape(fold(org))}(?!\w)")
+    if named.search(fold(quote.speaker)) or named.search(fold(quote.role)):
+        return None
+    return org
+
+
 def speaker_line(quote: StoredQuote) -> str:
-    """ "Speaker, Role (Organisation)", the organisation only where the role does not name it."""
+    """ "Speaker, Role (Organisation)", the organisation only where not already named."""
     line = quote.speaker
     if quote.role:
         line += f", {quote.role}"
-    org = quote.organisation
-    if org and fold(org) != fold(quote.speaker) and fold(org) not in fold(quote.role):
+    if org := organisation_shown(quote):
         line += f" ({org})"
     return line
 

@@ -7,13 +7,16 @@ Messages never exceed Telegram's 4096 characters; callback data never exceeds 64
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import citations
-from bot.provenance import Status
+from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
+from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
 MAX_MESSAGE = 4096
@@ -127,9 +130,61 @@ def attribution(quote: StoredQuote) -> str:
     parts = [f"— <b>{e(quote.speaker)}</b>"]
     if quote.role:
         parts.append(f", {e(quote.role)}")
-    if quote.organisation and quote.organisation != quote.speaker:
-        parts.append(f" ({e(quote.organisation)})")
+    if org := organisation_shown(quote):
+        parts.append(f" ({e(org)})")
     return "".join(parts)
+
+
+# -- where the statement was published: one line under the attribution ----------------------
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SOURCE_NOT_RECORDED = "Source: not recorded"
+LIKELY_SOURCE = "likely: the exact words not seen in the original"
+
+
+def partial_date(date: PartialDate) -> str:
+    """``9 Jan 2014``, ``Aug 2013`` or ``2013``: as precise as known, never padded."""
+    if date.month is None:
+        return str(date.year)
+    month = f"{MONTHS[date.month - 1]} {date.year}"
+    return f"{date.day} {month}" if date.day is not None else month
+
+
+def link(label_html: str, url: str) -> str:
+    """``label_html`` (already escaped) as a link to ``url``; unlinked when there is none."""
+    if not url:
+        return label_html
+    return f'<a href="{html.escape(url, quote=True)}">{label_html}</a>'
+
+
+def compilation_site(compilation: Compilation) -> str:
+    """How a compilation is named in a line: its publisher up to any parenthesis
+    ("mukhtarablyazov.org"), else its web address's host."""
+    name = compilation.publisher.split(" (")[0].strip()
+    if not name:
+        host = urlsplit(compilation.url).hostname or ""
+        name = host.removeprefix("www.")
+    return name or compilation.title or "a compilation"
+
+
+def source_line(publication: Publication) -> str:
+    """The one source line every quote view shows (HTML), linked where a URL is known:
+    the original (publisher · kind · date), else the compilation it was taken from, else
+    a plain "not recorded" — never the import file's name."""
+    if publication.publisher or publication.url:
+        parts = [publication.publisher, publication.kind]
+        if publication.published:
+            parts.append(partial_date(publication.published))
+        label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
+        line = "Source: " + link(e(label), publication.url)
+        if publication.status is Status.LIKELY:
+            line += f" <i>({e(LIKELY_SOURCE)})</i>"
+        return line
+    if publication.compilation:
+        compilation = publication.compilation
+        label = f"compilation on {compilation_site(compilation)} — original not found"
+        return "Source: " + link(e(label), compilation.url)
+    return SOURCE_NOT_RECORDED
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -178,14 +233,51 @@ def result_heading(title: str | None, total: int) -> str | None:
     return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
 
 
+def deep_link(bot_username: str, quote_id: int) -> str:
+    """The t.me link that opens quote ``quote_id`` in a private chat with the bot."""
+    return f"https://t.me/{bot_username}?start=q_{quote_id}"
+
+
+def full_text_pointer(quote_id: int, bot_username: str | None) -> str:
+    """Where to read the rest of a cut quote: ``/quote N`` in the bot's own chats; in an
+    inline result (someone else's chat, where /quote reaches no bot) a deep link."""
+    if bot_username:
+        return link("full text", deep_link(bot_username, quote_id))
+    return f"full text: /quote {quote_id}"
+
+
+def _quote_footer(
+    quote: StoredQuote, position: tuple[int, int] | None, cut: bool, bot_username: str | None
+) -> list[str]:
+    """The lines under the quote: attribution, source line, then number, cases, position."""
+    meta = [f"#{quote.id}"]
+    if quote.cases:
+        meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
+    if position:
+        meta.append(f"{position[0]}/{position[1]}")
+    if cut:
+        meta.append(full_text_pointer(quote.id, bot_username))
+    return [attribution(quote), source_line(quote.publication), "<i>" + " · ".join(meta) + "</i>"]
+
+
+def plain_length(html_text: str) -> int:
+    """The length Telegram counts against 4096: the text without tags, entities decoded."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", html_text)))
+
+
 def _quote_parts(
     quote: StoredQuote,
     matched: Sequence[tuple[int, int]],
     position: tuple[int, int] | None,
     heading: str | None,
     limit_parts: int | None,
+    bot_username: str | None = None,
 ) -> list[str]:
-    parts = split_text(quote.text)
+    # The quote's share of the message is what the heading and footer leave (long roles
+    # and source lines included), with room for the part label and the " …".
+    framing = "\n".join([heading or "", *_quote_footer(quote, position, True, bot_username)])
+    budget = min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40)
+    parts = split_text(quote.text, budget)
     shown = parts[:limit_parts] if limit_parts else parts
     messages = []
     for index, (start, end) in enumerate(shown):
@@ -206,15 +298,7 @@ def _quote_parts(
             body += " …"
         lines.append(f"<blockquote>{body}</blockquote>")
         if last:
-            lines.append(attribution(quote))
-            meta = [f"#{quote.id}"]
-            if quote.cases:
-                meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
-            if position:
-                meta.append(f"{position[0]}/{position[1]}")
-            if len(shown) < len(parts):
-                meta.append(f"full text: /quote {quote.id}")
-            lines.append("<i>" + " · ".join(meta) + "</i>")
+            lines += _quote_footer(quote, position, len(shown) < len(parts), bot_username)
         messages.append("\n".join(lines))
     return messages
 
@@ -225,15 +309,17 @@ def render_quote(
     matched: Sequence[tuple[int, int]] = (),
     position: tuple[int, int] | None = None,
     heading: str | None = None,
+    bot_username: str | None = None,
 ) -> str:
     """The quote as one HTML message; a quote too long for one message shows its first part,
-    ending between sentences, and points to /quote for the rest."""
-    return _quote_parts(quote, matched, position, heading, limit_parts=1)[0]
+    ending between sentences, and points to /quote for the rest (with ``bot_username``, for
+    inline results: to the deep link that opens it in the bot's chat)."""
+    return _quote_parts(quote, matched, position, heading, 1, bot_username)[0]
 
 
 def render_quote_full(quote: StoredQuote, *, heading: str | None = None) -> list[str]:
     """The whole quote: one message, or several split between sentences, never cut."""
-    return _quote_parts(quote, (), None, heading, limit_parts=None)
+    return _quote_parts(quote, (), None, heading, None)
 
 
 def _shift_for_strip(chunk: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -247,6 +333,18 @@ def cite_message(quote: StoredQuote) -> list[str]:
     return [e(text[s:t].strip()) for s, t in split_text(text, 3800)]
 
 
+SHARE = "↗ Share"
+
+
+def share_button(quote: StoredQuote) -> InlineKeyboardButton:
+    """Opens the chat picker with ``@bot #N`` typed: the quote, dropped into any chat."""
+    return InlineKeyboardButton(SHARE, switch_inline_query=f"#{quote.id}")
+
+
+def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[share_button(quote)]])
+
+
 def pager_keyboard(
     token: str,
     index: int,
@@ -255,8 +353,8 @@ def pager_keyboard(
     *,
     extra: bool = True,
     export: str = "",
-) -> InlineKeyboardMarkup | None:
-    """◀ n/N ▶, then "More by" and case buttons; ``export``: the Export button's data."""
+) -> InlineKeyboardMarkup:
+    """◀ n/N ▶, "More by" and case buttons, ``export`` (the Export button's data), Share."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -276,7 +374,8 @@ def pager_keyboard(
             rows.append(case_buttons)
     if export:
         rows.append([button(EXPORT_BUTTON, export)])
-    return InlineKeyboardMarkup(rows) if rows else None
+    rows.append([share_button(quote)])
+    return InlineKeyboardMarkup(rows)
 
 
 def speakers_listing(speakers: Sequence[SpeakerRow]) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -237,6 +237,23 @@ def test_a_database_without_permission(cli: Cli, tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def test_db_option_before_or_after_the_command(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = isolated_env / "before.db", isolated_env / "after.db"
+    assert main(["--db", str(before), "seed"]) == 0
+    assert main(["seed", "--db", str(after)]) == 0
+    assert main(["--db", str(before), "who", "hall"]) == 0
+    out = capsys.readouterr().out
+    assert "Julia Hall" in out
+    assert before.is_file() and after.is_file()
+    assert not (isolated_env / "quotebot.db").exists(), "the default database was used"
+    # Given twice, the one after the command wins, as it is the more specific.
+    other = isolated_env / "other.db"
+    assert main(["--db", str(before), "stats", "--db", str(other)]) == 0
+    assert other.is_file()
+
+
 def test_no_command_prints_help(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
     out = capsys.readouterr().out
