@@ -69,7 +69,7 @@ async def _allowed(update: Update, context: Context, data: str) -> bool:
 async def _page(update: Update, context: Context, kind: str, token: str, index: int) -> None:
     query = update.callback_query
     assert query is not None
-    results = context.bot_data.results.get(token)
+    results = await context.bot_data.results.get(context.bot_data.store, token)
     chat = update.effective_chat
     if results is None or chat is None or results.chat_id != chat.id:
         await query.answer(render.STALE_BUTTON)
@@ -90,7 +90,9 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
         await query.edit_message_text(
             text,
             parse_mode=ParseMode.HTML,
-            reply_markup=render.pager_keyboard(token, index, total, found, export=results.export),
+            reply_markup=render.pager_keyboard(
+                token, index, total, found, omit=results.omit, export=results.export
+            ),
             disable_web_page_preview=True,
         )
     except BadRequest as exc:
@@ -111,7 +113,8 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
         return
     await query.answer()
     data = render.export_data("s" if kind == "w" else "k", str(target))
-    await handlers.show_results(update, context, result, "", "", export_data=data)
+    what = "speaker" if kind == "w" else "case"
+    await handlers.show_results(update, context, result, what, "", export_data=data)
 
 
 async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:

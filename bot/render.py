@@ -167,24 +167,40 @@ def compilation_site(compilation: Compilation) -> str:
     return name or compilation.title or "a compilation"
 
 
-def source_line(publication: Publication) -> str:
-    """The one source line every quote view shows (HTML), linked where a URL is known:
-    the original (publisher · kind · date), else the compilation it was taken from, else
-    a plain "not recorded" — never the import file's name."""
+def _source(publication: Publication) -> tuple[str, str, str] | None:
+    """(label, URL, remark) of the source line: the original (publisher · kind · date), else
+    the compilation it was taken from; None when nothing is recorded."""
     if publication.publisher or publication.url:
         parts = [publication.publisher, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
-        line = "Source: " + link(e(label), publication.url)
-        if publication.status is Status.LIKELY:
-            line += f" <i>({e(LIKELY_SOURCE)})</i>"
-        return line
+        remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
+        return label, publication.url, remark
     if publication.compilation:
         compilation = publication.compilation
         label = f"compilation on {compilation_site(compilation)} — original not found"
-        return "Source: " + link(e(label), compilation.url)
-    return SOURCE_NOT_RECORDED
+        return label, compilation.url, ""
+    return None
+
+
+def source_line(publication: Publication) -> str:
+    """The one source line every quote view shows (HTML), linked where a URL is known;
+    a plain "not recorded" when nothing is — never the import file's name."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return "Source: " + link(e(label), url) + (f" <i>({e(remark)})</i>" if remark else "")
+
+
+def source_text(publication: Publication) -> str:
+    """The source line as plain text (the command line), the URL in angle brackets."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return f"Source: {label}" + (f" ({remark})" if remark else "") + (f" <{url}>" if url else "")
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -231,6 +247,19 @@ def result_heading(title: str | None, total: int) -> str | None:
     if not title:
         return None
     return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+
+
+def _shown_query(query: str, limit: int = 60) -> str:
+    return e(query if len(query) <= limit else query[:limit] + "…")
+
+
+def search_heading(query: str, total: int) -> str:
+    """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
+    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+
+
+def random_heading(query: str) -> str:
+    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
 
 
 def deep_link(bot_username: str, quote_id: int) -> str:
@@ -345,6 +374,14 @@ def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
 
 
+def speaker_button_data(speaker_id: int) -> str:
+    return f"w:{speaker_id}"
+
+
+def case_button_data(case_name: str) -> str:
+    return f"q:c:{case_name}"
+
+
 def pager_keyboard(
     token: str,
     index: int,
@@ -352,9 +389,14 @@ def pager_keyboard(
     quote: StoredQuote,
     *,
     extra: bool = True,
+    omit: Sequence[str] = (),
+    again: str | None = None,
     export: str = "",
 ) -> InlineKeyboardMarkup:
-    """◀ n/N ▶, "More by" and case buttons, ``export`` (the Export button's data), Share."""
+    """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
+    the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
+    /random with that filter once more; ``export``: the Export button's callback data;
+    last, the Share button."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -364,11 +406,16 @@ def pager_keyboard(
         if index < total - 1:
             nav.append(button("▶", f"p:{token}:{index + 1}"))
         rows.append(nav)
+    if again is not None and (another := query_button("🎲 Another", "random", again)):
+        rows.append([another])
     if extra:
-        rows.append([button(f"More by {quote.speaker}"[:40], f"w:{quote.speaker_id}")])
+        if (speaker := speaker_button_data(quote.speaker_id)) not in omit:
+            rows.append([button(f"More by {quote.speaker}"[:40], speaker)])
         # Case buttons carry the case name; skip one whose name is too long for callback data.
         case_buttons = [
-            b for c in quote.cases[:2] if (b := query_button(f"Case: {c}"[:40], "case", c))
+            b
+            for c in quote.cases[:2]
+            if case_button_data(c) not in omit and (b := query_button(f"Case: {c}"[:40], "case", c))
         ]
         if case_buttons:
             rows.append(case_buttons)
@@ -433,6 +480,10 @@ NO_SUCH_QUOTE = "There is no quote #{id}. Quote numbers are shown under each quo
 NO_RANDOM = (
     "No quote matches <i>{filter}</i>. "
     "Try <code>/random</code> or <code>/random case:pavlov</code>."
+)
+PLAIN_TEXT_HINT = (
+    "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
+    "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
 

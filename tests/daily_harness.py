@@ -27,7 +27,7 @@ DAILY_TEXT = "📅 Quote of the day"
 
 class FakeClock:
     """Virtual time. ``sleep(d)`` lets the rest of the program catch up (other tasks, and
-    database work in aiosqlite's thread, counted in ``busy``), then moves time to now + d:
+    database work on the store's thread, counted in ``busy``), then moves time to now + d:
     time passes only while everything else waits, as it would on a fast machine."""
 
     def __init__(self, start: datetime) -> None:
@@ -58,7 +58,7 @@ class FakeClock:
         for _ in range(5):
             for _ in range(10):
                 await asyncio.sleep(0)
-            if self.busy:  # a database call is running in aiosqlite's thread
+            if self.busy:  # a database call is running on the store's thread
                 self._idle.clear()
                 await self._idle.wait()
 
@@ -66,10 +66,10 @@ class FakeClock:
         """Count ``store.run`` calls in flight (see ``settle``)."""
         run = store.run
 
-        async def tracked(fn: Any, *args: Any) -> Any:
+        async def tracked(fn: Any, *args: Any, **kwargs: Any) -> Any:
             self.busy += 1
             try:
-                return await run(fn, *args)
+                return await run(fn, *args, **kwargs)
             finally:
                 self.busy -= 1
                 if not self.busy:

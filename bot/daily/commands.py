@@ -24,7 +24,8 @@ from bot import render
 from bot.context import Context, QuoteBotApp
 from bot.daily import schedule
 from bot.daily.schedule import parse_time, parse_zone
-from bot.daily.service import DailyService
+from bot.daily.service import DailyService, Outcome
+from bot.daily.subscriptions import Status
 from bot.handlers import guarded, is_group, reply
 
 # These handlers used to live in bot/daily.py: their log records keep that logger name, so
@@ -63,7 +64,7 @@ async def status_view(
     service: DailyService, chat_id: int, default_zone: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     sub = await service.subs.get(chat_id)
-    if sub is None or sub.status == "off":
+    if sub is None or sub.status is Status.OFF:
         zone = sub.timezone if sub else default_zone
         text = (
             "This chat has no quote of the day. Subscribe with "
@@ -72,7 +73,7 @@ async def status_view(
         )
         return text, InlineKeyboardMarkup([[render.button("Subscribe at 09:00", "d:on:0900")]])
     at, zone = schedule.format_time(sub.at), render.e(sub.timezone)
-    if sub.status == "paused":
+    if sub.status is Status.PAUSED:
         why = _PAUSED_WHY.get(sub.reason, "it was paused")
         text = (
             f"The quote of the day at <b>{at}</b> ({zone}) is paused: {why}. "
@@ -219,8 +220,16 @@ async def stats_command(update: Update, context: Context) -> None:
         lines.append(
             f"Last broadcast: {started:%Y-%m-%d %H:%M} UTC ({last['source']}, {took:.0f} s)"
         )
-        for name in ("delivered", "failed", "blocked", "migrated", "removed", "retried", "doubt"):
-            lines.append(f"  {name}: {last.get(name, 0)}")
+        for outcome in (
+            Outcome.DELIVERED,
+            Outcome.FAILED,
+            Outcome.BLOCKED,
+            Outcome.MIGRATED,
+            Outcome.REMOVED,
+            Outcome.RETRIED,
+            Outcome.DOUBT,
+        ):
+            lines.append(f"  {outcome}: {last.get(outcome, 0)}")
     await reply(update, ["\n".join(lines)])
 
 
@@ -279,7 +288,7 @@ async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any
     data = app.bot_data
     if data._daily is not None:
         return
-    service = DailyService(data.store, app.bot, data.settings, **options)
+    service = DailyService(data.store, app.bot, **options)
     data._daily = service
     jobs = app.job_queue
     if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -40,8 +41,8 @@ from telegram.ext import ExtBot
 
 from bot import render
 from bot.config import Settings
-from bot.daily.deliveries import Claim, DeliveryStore
-from bot.daily.subscriptions import SubscriptionStore
+from bot.daily.deliveries import Claim, DeliveryStore, NoClaim
+from bot.daily.subscriptions import State, SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
 
@@ -49,7 +50,7 @@ log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-ResultHook = Callable[[int, date, int, str], None]
+ResultHook = Callable[[int, date, int, "Outcome"], None]
 HEADING = "📅 <b>Quote of the day</b>"
 KEEP_DAYS = 90  # days of delivery rows kept (see DailyService._prune)
 # Reasons that mean "this chat is not reachable by the bot now" (kept, paused).
@@ -62,21 +63,35 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Outcome(StrEnum):
+    """What became of one chat's quote in a pass (the pass report counts these)."""
+
+    DELIVERED = "delivered"
+    RETRIED = "retried"  # certainly not sent; tried again later that day
+    FAILED = "failed"  # not today: refused, or no attempt left
+    BLOCKED = "blocked"  # blocked, kicked or restricted: the subscription is paused
+    MIGRATED = "migrated"  # the group became a supergroup: sent there instead
+    REMOVED = "removed"  # the chat is gone: the subscription is removed
+    DOUBT = "doubt"  # may have arrived: not sent again (at most once)
+    LOST_CLAIM = "lost claim"  # another process took the day over before the send
+    ERROR = "error"  # an unexpected failure (logged); the other chats go on
+
+
 class ClaimLost(Exception):
     """Another process took this chat's day over while we waited for a send slot."""
 
 
 @dataclass
 class PassReport:
-    """What one pass did; ``outcomes`` counts delivered, retried, blocked, migrated, ..."""
+    """What one pass did: how many chats had each :class:`Outcome`."""
 
     source: str
     started: datetime
     finished: datetime | None = None
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.outcomes)
+        return {str(outcome): n for outcome, n in self.outcomes.items()}
 
 
 def render_daily(quote: StoredQuote) -> str:
@@ -112,7 +127,6 @@ class DailyService:
         self,
         store: QuoteStore,
         bot: ExtBot[Any],
-        settings: Settings,
         *,
         clock: Clock = utcnow,
         sleep: Sleep = asyncio.sleep,
@@ -124,7 +138,7 @@ class DailyService:
     ) -> None:
         self.subs = SubscriptionStore(store)
         self.deliveries = DeliveryStore(store)
-        self.bot, self.settings = bot, settings
+        self.bot = bot
         self.clock, self.sleep = clock, sleep
         self.workers, self.lease, self.linger = workers, lease, linger
         self.resend_ambiguous = resend_ambiguous
@@ -184,7 +198,7 @@ class DailyService:
                 except Exception:
                     # One chat's unexpected failure must not stop the others' quotes.
                     log.exception("daily quote to chat %s failed unexpectedly", chat_id)
-                    report.outcomes["error"] += 1
+                    report.outcomes[Outcome.ERROR] += 1
                     broken.add(chat_id)
                 except asyncio.CancelledError:
                     raise
@@ -252,9 +266,9 @@ class DailyService:
         hops: int = 0,
     ) -> None:
         claim = await self.deliveries.claim(chat_id, self.clock(), self.lease)
-        if isinstance(claim, str):
-            if claim == "doubt":
-                report.outcomes["doubt"] += 1
+        if isinstance(claim, NoClaim):
+            if claim is NoClaim.DOUBT:
+                report.outcomes[Outcome.DOUBT] += 1
             return
         outcome, new_chat = await self._send(claim)
         report.outcomes[outcome] += 1
@@ -264,7 +278,7 @@ class DailyService:
             # The quote goes to the supergroup the same day, in the same pass.
             await self._deliver(new_chat, report, on_result, hops=hops + 1)
 
-    async def _send(self, claim: Claim) -> tuple[str, int | None]:
+    async def _send(self, claim: Claim) -> tuple[Outcome, int | None]:
         """Send one claimed quote and record the outcome; returns (outcome, migrated-to id)."""
         deliveries, chat_id = self.deliveries, claim.chat_id
 
@@ -286,45 +300,45 @@ class DailyService:
                 await on_start()  # no slot to wait for: the request leaves now
             message = await self.bot.send_message(chat_id, render_daily(quote), **kwargs)
         except ClaimLost:
-            return "lost claim", None
+            return Outcome.LOST_CLAIM, None
         except ChatMigrated as exc:
             await deliveries.migrate(chat_id, exc.new_chat_id, claim.day, self.clock())
-            return "migrated", exc.new_chat_id
+            return Outcome.MIGRATED, exc.new_chat_id
         except RetryAfter as exc:
             retry_at = self.clock() + timedelta(seconds=retry_seconds(exc) + 0.1)
             ok = await deliveries.record_retry(claim, retry_at, "429 flood control", self.clock())
-            return ("retried" if ok else "failed"), None
+            return (Outcome.RETRIED if ok else Outcome.FAILED), None
         except Forbidden as exc:
             # Blocked or kicked: keep the subscription for a later unblock; never loop on it.
             await deliveries.pause_after_failure(claim, "blocked", exc.message, self.clock())
-            return "blocked", None
+            return Outcome.BLOCKED, None
         except BadRequest as exc:
             text = exc.message.lower()
             if "chat not found" in text:
                 await deliveries.remove(chat_id, claim.day, exc.message, self.clock())
-                return "removed", None
+                return Outcome.REMOVED, None
             if any(reason in text for reason in _NO_RIGHTS):
                 await deliveries.pause_after_failure(claim, "restricted", exc.message, self.clock())
-                return "blocked", None
+                return Outcome.BLOCKED, None
             # Anything else is a bug on our side or in the quote: not retried today.
             log.error("daily quote to chat %s refused: %s", chat_id, exc.message)
-            await deliveries.record(claim, "failed", self.clock(), exc.message)
-            return "failed", None
+            await deliveries.record(claim, State.FAILED, self.clock(), exc.message)
+            return Outcome.FAILED, None
         except NetworkError as exc:  # timeouts, 5xx, connection failures
             if certainly_not_sent(exc) or self.resend_ambiguous:
                 retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
                 ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-                return ("retried" if ok else "failed"), None
+                return (Outcome.RETRIED if ok else Outcome.FAILED), None
             # The request left and no answer came back: it may have arrived. At most once.
-            await deliveries.record(claim, "doubt", self.clock(), f"ambiguous: {exc}"[:200])
-            return "doubt", None
+            await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
+            return Outcome.DOUBT, None
         except TelegramError as exc:
             log.error("daily quote to chat %s failed: %s", chat_id, exc)
             retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
             ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-            return ("retried" if ok else "failed"), None
-        await deliveries.record(claim, "sent", self.clock(), message_id=message.message_id)
-        return "delivered", None
+            return (Outcome.RETRIED if ok else Outcome.FAILED), None
+        await deliveries.record(claim, State.SENT, self.clock(), message_id=message.message_id)
+        return Outcome.DELIVERED, None
 
     # -------------------------------------------------------------- lifecycle
     def spawn(self, coro: Awaitable[Any]) -> None:
@@ -383,9 +397,9 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
             rate_limiter=PriorityRateLimiter(),
         )
         async with bot:
-            service = DailyService(store, bot, settings)
+            service = DailyService(store, bot)
 
-            def show(chat_id: int, day: date, quote_id: int, outcome: str) -> None:
+            def show(chat_id: int, day: date, quote_id: int, outcome: Outcome) -> None:
                 print(f"{outcome:<10}  chat {chat_id}  {day}  quote #{quote_id}", flush=True)
 
             report = await service.run_due(source="cli", linger=300.0, on_result=show)
