@@ -88,7 +88,8 @@ def help_text(bot_username: str | None = None) -> str:
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        "into the conversation.",
+        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
+        "the Share button under a quote does it for you.",
     ]
     return "\n".join(lines)
 
@@ -243,10 +244,16 @@ def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
     return pieces
 
 
-def result_heading(title: str | None, total: int) -> str | None:
+def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ()) -> str | None:
+    """``title`` and the number of quotes; ``set_aside``: words of the query that named
+    something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    if set_aside:
+        words = ", ".join(f"“{e(w)}”" for w in set_aside)
+        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+    return heading
 
 
 def _shown_query(query: str, limit: int = 60) -> str:
@@ -374,6 +381,9 @@ def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
 
 
+DAILY_TURN_OFF = "d:stop"  # under a quote of the day: stop the daily quote, keep the message
+
+
 def speaker_button_data(speaker_id: int) -> str:
     return f"w:{speaker_id}"
 
@@ -392,11 +402,13 @@ def pager_keyboard(
     omit: Sequence[str] = (),
     again: str | None = None,
     export: str = "",
+    turn_off: bool = False,
 ) -> InlineKeyboardMarkup:
     """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
     the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
     /random with that filter once more; ``export``: the Export button's callback data;
-    last, the Share button."""
+    then the Share button; ``turn_off``: the quote of the day's "Turn off" (the same check
+    as ``/daily off``)."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -422,6 +434,8 @@ def pager_keyboard(
     if export:
         rows.append([button(EXPORT_BUTTON, export)])
     rows.append([share_button(quote)])
+    if turn_off:
+        rows.append([button("Turn off", DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -486,6 +500,11 @@ PLAIN_TEXT_HINT = (
     "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 group``, ``2 groups``, ``0 private chats``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _in_seconds(seconds: int) -> str:
