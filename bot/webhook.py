@@ -10,12 +10,10 @@ the secret token registered with ``setWebhook`` is rejected with 403; a malforme
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
 import secrets
-import signal
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +22,8 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 
-from bot.app import QuoteBotApp, start_resources, stop_resources
+from bot.app import QuoteBotApp
+from bot.transport import clean_update
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -61,8 +60,8 @@ class _UpdateHandler(tornado.web.RequestHandler):
             data: Any = json.loads(self.request.body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
-            update = Update.de_json(data, self.bot_app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+            update = Update.de_json(clean_update(data), self.bot_app.bot)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             log.warning("malformed webhook body rejected: %s", type(exc).__name__)
             self.send_error(400)
             return
@@ -97,15 +96,18 @@ def make_server(app: QuoteBotApp, config: WebhookConfig) -> tornado.httpserver.H
 async def serve_webhook(
     app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event | None = None
 ) -> None:
-    """Register the webhook, serve until ``stop`` is set (or SIGINT/SIGTERM), shut down."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Not possible outside the main thread or on Windows; the caller's stop still works.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await app.initialize()
-    await start_resources(app)
+    """Register the webhook, serve until ``stop`` is set (or SIGINT/SIGTERM), shut down.
+
+    Start-up, signals and shutdown are :func:`bot.runner.serve`'s; this is its webhook mode.
+    """
+    from bot.runner import serve
+
+    await serve(app, config, stop)
+
+
+async def serve_updates(app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event) -> None:
+    """With the Application initialized and its resources open: register the webhook,
+    listen, start the Application, and serve until ``stop`` is set; the caller stops it."""
     server = make_server(app, config)
     try:
         await app.bot.set_webhook(
@@ -117,7 +119,3 @@ async def serve_webhook(
         await stop.wait()
     finally:
         server.stop()
-        if app.running:
-            await app.stop()  # finishes the updates already taken
-        await stop_resources(app)
-        await app.shutdown()

@@ -84,6 +84,15 @@ class UpdateBuilders(FakeState):
             return text[: entity["length"]].partition("@")[2].lower() in ("", bot_name)
         return f"@{bot_name}" in text.lower()
 
+    def unparseable_update(self, kind: str = "message") -> JSON:
+        """Enqueue an update python-telegram-bot cannot parse (a ``kind`` object without the
+        fields it requires, as a newer or broken Bot API might send); return it."""
+        update = {"update_id": self._update_id, kind: {"message_id": 1, "text": "secret words"}}
+        self._update_id += 1
+        self.updates.append(update)
+        self._notify()
+        return copy.deepcopy(update)
+
     def _new_query_id(self, base: int) -> str:
         self._query_seq += 1
         query_id = str(base + self._query_seq)
