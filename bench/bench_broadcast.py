@@ -50,7 +50,8 @@ from bot.daily.subscriptions import SubscriptionStore
 from bot.fake_telegram.api import FakeBotAPI
 from bot.fake_telegram.html import ApiError
 from bot.ratelimit import PriorityRateLimiter
-from bot.store import QuoteStore, max_quote_id
+from bot.schema import max_quote_id
+from bot.store import QuoteStore
 
 TOKEN = "123456:" + "bench-token-not-real-00000000000000"[:35]
 CEILING = 30.0

@@ -5,7 +5,7 @@ head of a Zipf–Mandelbrot distribution with pronounceable pseudo-words in the 
 Heaps-like stream of one-off proper nouns (every real corpus has a long hapax tail). Speakers
 (thousands, a quarter of them with Russian/Kazakh names romanised in varying ways), their
 organisations (hundreds, with acronym aliases) and cases (person names with Latin and
-Cyrillic aliases) go into a :class:`bot.corpus.Catalog`, so the store syncs the aliases.
+Cyrillic aliases) go into a :class:`bot.catalog.Catalog`, so the store syncs the aliases.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from anyascii import anyascii
 
-from bot.corpus import Case, Catalog, Organisation, Quote
+from bot.catalog import Case, Catalog, Organisation
+from bot.corpus import Quote
 
 
 def _words(text: str) -> list[str]:

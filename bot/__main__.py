@@ -16,10 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, load_settings
-from bot.corpus import Catalog, DocumentError, parse_file
+from bot.corpus import parse_file
 from bot.logs import setup_logging
-from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore, StoreError
+from bot.schema import StoreError
+from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
+from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {}

@@ -18,7 +18,6 @@ from telegram.error import BadRequest
 
 from bot import handlers, render
 from bot.context import Context
-from bot.flood import Verdict
 from bot.search.service import LookupResult
 
 log = logging.getLogger(__name__)
@@ -48,15 +47,15 @@ async def on_button(update: Update, context: Context) -> None:
 async def _allowed(update: Update, context: Context, data: str) -> bool:
     """Presses that post a new message count like commands against the user's allowance;
     over it, the press gets a notice on the button instead of a message in the chat. (◀ ▶
-    only edit their own message, so they are not counted.)"""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    if query is None or chat is None:
+    only edit their own message, so they are not counted.) Each press is its own request
+    (the user asked again), so it is never a repeat."""
+    query = update.callback_query
+    if query is None:
         return False
-    # Each press is its own request (the user asked again), so it is never a duplicate.
-    key = f"press {data} {update.update_id}"
-    if context.bot_data.flood.check(chat.id, user.id if user else 0, key) is Verdict.ANSWER:
+    decision = handlers.flood_check(update, context, f"press {data}", repeatable=False)
+    if decision.answer:
         return True
-    await query.answer(render.SLOW_DOWN)
+    await query.answer(render.slow_down(decision.wait)[:200])
     return False
 
 

@@ -1,7 +1,8 @@
-"""Parse statement documents into :class:`Quote` records.
+"""Parse statement documents (the statements format, CSV, JSON) into :class:`Quote` records.
 
 Pure: no I/O beyond reading the text handed in (or a file named by the caller). Quote text
-is kept verbatim for display; :func:`fold` normalises only for matching.
+is kept verbatim for display; organisations and cases are named as the catalog
+(``bot/catalog.py``) names them.
 """
 
 from __future__ import annotations
@@ -10,204 +11,20 @@ import csv
 import io
 import json
 import re
-import tomllib
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
+from bot.catalog import Catalog
+from bot.provenance import UNKNOWN, Publication
+from bot.text import DocumentError, decode, key
+
 # Attribution lines end in " -" (the last one may not); the role may end in "." too.
 _TRAILING_DASH = re.compile(r"\s*-\s*$")
 _LOWER_UPPER = re.compile(r"(?<=[a-zà-ÿа-яё])(?=[A-ZÀ-ÞА-ЯЁ])")
 _MAX_ATTRIBUTION = 300
 STRUCTURED_FIELDS = ("text", "speaker", "role", "organisation", "cases", "source", "date")
-
-
-class DocumentError(ValueError):
-    """A document the parser refuses, with the file and line that show why."""
-
-    def __init__(self, source: str, line: int, reason: str) -> None:
-        super().__init__(f"{source}, line {line}: {reason}")
-        self.source = source
-        self.line = line
-        self.reason = reason
-
-
-_NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """Normalise for matching: case, apostrophes, diacritics, ё, whitespace."""
-    text = unicodedata.normalize("NFKC", text).translate(APOSTROPHES).casefold()
-    if text.isascii():  # the common case, and the hot path of a large import
-        return " ".join(text.split())
-    text = text.replace("ё", "е")
-    decomposed = unicodedata.normalize("NFD", text)
-    # Drop combining marks, but keep the Cyrillic short i (й = и + breve) intact.
-    if any(unicodedata.combining(c) for c in decomposed):
-        decomposed = "".join(
-            c
-            for i, c in enumerate(decomposed)
-            if not (unicodedata.combining(c) and not _keeps(decomposed, i))
-        )
-    return " ".join(unicodedata.normalize("NFC", decomposed).split())
-
-
-def _keeps(text: str, i: int) -> bool:
-    return text[i] == "\u0306" and i > 0 and text[i - 1] in "иИ"
-
-
-def key(text: str) -> str:
-    """An identity key: folded, letters and digits only (merges role/name punctuation)."""
-    return _NOT_ALNUM.sub("", fold(text))
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", fold(text)).strip("_") or "case"
-
-
-@dataclass(frozen=True)
-class Organisation:
-    name: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Case:
-    slug: str
-    name: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Catalog:
-    organisations: tuple[Organisation, ...] = ()
-    cases: tuple[Case, ...] = ()
-    speaker_names: tuple[str, ...] = ()
-
-    @classmethod
-    def from_toml(cls, text: str, source: str = "catalog.toml") -> Catalog:
-        """Build the catalog from TOML; a malformed one raises :class:`DocumentError`."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found = re.search(r"line (\d+)", str(exc))
-            line = int(found.group(1)) if found else 1
-            raise DocumentError(source, line, f"invalid TOML: {exc}") from None
-        organisations = []
-        for n, org in enumerate(_tables(data, "organisations", text, source), start=1):
-            name = _catalog_name(org, "organisations", n, text, source)
-            aliases = _catalog_strings(org, "aliases", "organisations", n, text, source)
-            organisations.append(Organisation(name, aliases))
-        cases = []
-        for n, case in enumerate(_tables(data, "cases", text, source), start=1):
-            name = _catalog_name(case, "cases", n, text, source)
-            aliases = _catalog_strings(case, "aliases", "cases", n, text, source)
-            slug = case.get("slug") or slugify(name)
-            if not isinstance(slug, str):
-                raise DocumentError(
-                    source, _table_line(text, "cases", n), "a case's slug must be text"
-                )
-            cases.append(Case(slug, name, aliases))
-        speakers = data.get("speakers", {})
-        if not isinstance(speakers, dict):
-            raise DocumentError(source, 1, "[speakers] must be a table with a names list")
-        names = _catalog_strings(speakers, "names", "speakers", 0, text, source)
-        return cls(tuple(organisations), tuple(cases), names)
-
-    @classmethod
-    def load(cls, path: Path) -> Catalog:
-        return cls.from_toml(_decode(path.read_bytes(), str(path)), str(path))
-
-    def organisation_name(self, name_or_alias: str) -> str:
-        """The catalog's name for an organisation given by name or alias, else as given."""
-        k = key(name_or_alias)
-        for org in self.organisations:
-            if k in {key(org.name), *(key(a) for a in org.aliases)}:
-                return org.name
-        return name_or_alias.strip()
-
-    def find_organisation(self, *texts: str) -> str | None:
-        """The organisation named (by name or alias) in the first text that names one."""
-        for text in texts:
-            best: tuple[int, str] | None = None
-            for org in self.organisations:
-                for alias in (org.name, *org.aliases):
-                    pos = _find_term(alias, text)
-                    if pos is not None and (best is None or pos < best[0]):
-                        best = (pos, org.name)
-            if best is not None:
-                return best[1]
-        return None
-
-    def find_cases(self, text: str) -> tuple[str, ...]:
-        """Case names whose name or alias occurs in ``text`` (possessives included)."""
-        found = [
-            case.name
-            for case in self.cases
-            if any(_find_term(alias, text) is not None for alias in (case.name, *case.aliases))
-        ]
-        return tuple(found)
-
-    def case_name(self, name_or_alias: str) -> str:
-        k = key(name_or_alias)
-        for case in self.cases:
-            if k in {key(case.name), key(case.slug), *(key(a) for a in case.aliases)}:
-                return case.name
-        return name_or_alias.strip()
-
-
-def _table_line(text: str, table: str, n: int) -> int:
-    """The line of the ``n``-th ``[[table]]`` header (``[table]`` for n == 0), else 1."""
-    header = rf"^\s*\[\[\s*{table}\s*\]\]" if n else rf"^\s*\[\s*{table}\s*\]"
-    seen = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(header, line):
-            seen += 1
-            if seen >= max(n, 1):
-                return number
-    return 1
-
-
-def _tables(data: Mapping[str, Any], table: str, text: str, source: str) -> list[Any]:
-    tables = data.get(table, [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise DocumentError(source, 1, f"{table} must be written as [[{table}]] tables")
-    return tables
-
-
-def _catalog_name(table: Mapping[str, Any], kind: str, n: int, text: str, source: str) -> str:
-    name = table.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise DocumentError(source, _table_line(text, kind, n), f"each of [[{kind}]] needs a name")
-    return name.strip()
-
-
-def _catalog_strings(
-    table: Mapping[str, Any], field_name: str, kind: str, n: int, text: str, source: str
-) -> tuple[str, ...]:
-    values = table.get(field_name, [])
-    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-        raise DocumentError(
-            source,
-            _table_line(text, kind, n),
-            f'{field_name} must be a list of names, e.g. {field_name} = ["HRW", "Human Rights"]',
-        )
-    return tuple(v.strip() for v in values)
-
-
-def _find_term(term: str, text: str) -> int | None:
-    """Where ``term`` occurs in ``text`` as whole words (case-folded), else None.
-
-    Short all-caps acronyms (AI, ODF) only match in capitals, so "ai" in a word never counts.
-    """
-    if term.isupper() and len(term) <= 4:
-        match = re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", text)
-    else:
-        match = re.search(rf"(?<![\w]){re.escape(fold(term))}(?![\w])", fold(text))
-    return match.start() if match else None
 
 
 @dataclass(frozen=True)
@@ -221,6 +38,8 @@ class Quote:
     position: int
     line: int = 0
     date: str | None = None
+    # Where it was published, when the document (or the seed's provenance file) says.
+    publication: Publication = UNKNOWN
 
     @property
     def fingerprint(self) -> str:
@@ -273,17 +92,6 @@ def _clean_role(role: str) -> str:
     return role.strip().rstrip(".").strip()
 
 
-def _decode(data: bytes, source: str) -> str:
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise DocumentError(source, line, "this looks like a binary file, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DocumentError(source, line, "the file is not valid UTF-8 text") from None
-
-
 def _is_attribution_line(line: str) -> bool:
     return bool(_TRAILING_DASH.search(line)) and len(line) <= _MAX_ATTRIBUTION
 
@@ -296,7 +104,7 @@ def parse_statements(
     The document may start with a lone ``-``; the last attribution may lack its dash.
     Raises :class:`DocumentError` naming the line of the first problem.
     """
-    text = _decode(data, source) if isinstance(data, bytes) else data
+    text = decode(data, source) if isinstance(data, bytes) else data
     lines = [(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1)]
     lines = [(n, line) for n, line in lines if line and line != "-"]
     if not lines:
@@ -338,7 +146,7 @@ def parse_statements(
 def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str) -> list[Quote]:
     """Parse a CSV or JSON collection with fields text, speaker, role, organisation, cases,
     source, date. Missing organisation and cases are resolved from the catalog."""
-    text = _decode(data, source) if isinstance(data, bytes) else data
+    text = decode(data, source) if isinstance(data, bytes) else data
     if fmt not in ("csv", "json"):
         raise DocumentError(source, 1, f"unknown format {fmt!r}: use .csv or .json")
     if not text.strip():

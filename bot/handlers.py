@@ -12,7 +12,7 @@ from telegram.constants import ChatType, ParseMode
 
 from bot import render
 from bot.context import Context, ResultSet
-from bot.flood import Verdict
+from bot.flood import Decision, Verdict
 from bot.search.service import LookupResult
 from bot.store import StoredQuote
 
@@ -51,15 +51,42 @@ def argument(update: Update, context: Context) -> str:
     return " ".join(text.split())[:MAX_ARGUMENT]
 
 
-async def guarded(update: Update, context: Context, command: str) -> bool:
-    """The flood guard's decision; True when this command should be answered."""
+def flood_check(
+    update: Update, context: Context, command: str, *, repeatable: bool, exempt: bool = False
+) -> Decision:
+    """The flood guard's decision for this update's user (see :mod:`bot.flood`)."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
-        return False
-    verdict = context.bot_data.flood.check(chat.id, user.id if user else 0, command)
-    if verdict is Verdict.SLOW_DOWN:
-        await reply(update, [render.SLOW_DOWN])
-    return verdict is Verdict.ANSWER
+        return Decision(Verdict.SILENT)
+    return context.bot_data.flood.check(
+        chat.id,
+        user.id if user else 0,
+        command,
+        private=not is_group(update),
+        repeatable=repeatable,
+        exempt=exempt,
+    )
+
+
+async def guarded(
+    update: Update, context: Context, command: str, *, repeatable: bool = False
+) -> bool:
+    """True when this command should be answered. ``repeatable``: the same command from the
+    same user moments ago got the same answer, so it is answered once (lookups only; never
+    for commands that change state or whose answer may differ)."""
+    decision = flood_check(update, context, command, repeatable=repeatable)
+    if decision.verdict is Verdict.SLOW_DOWN:
+        await reply(update, [render.slow_down(decision.wait)])
+    return decision.answer
+
+
+async def guarded_always(update: Update, context: Context, command: str) -> str | None:
+    """/help and /start: answered even over the allowance. None for a repeat (stay silent);
+    otherwise the line to add to the answer ("" when the user is within the allowance)."""
+    decision = flood_check(update, context, command, repeatable=True, exempt=True)
+    if not decision.answer:
+        return None
+    return render.over_limit_note(decision.wait) if decision.wait else ""
 
 
 async def show_results(
@@ -92,21 +119,28 @@ async def show_results(
 
 async def start(update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else ""
-    if match := re.fullmatch(r"q_(\d{1,9})", payload):
+    note = await guarded_always(update, context, f"/start {payload}")
+    if note is None:
+        return
+    # Over the allowance, a deep link's lookup waits; the welcome and when to continue do not.
+    if not note and (match := re.fullmatch(r"q_(\d{1,9})", payload)):
         await send_quote(update, context, int(match.group(1)))
         return
-    if match := re.fullmatch(r"case_([A-Za-z0-9_-]{1,60})", payload):
+    if not note and (match := re.fullmatch(r"case_([A-Za-z0-9_-]{1,60})", payload)):
         await run_case(update, context, match.group(1).replace("_", " "))
         return
     user = update.effective_user
     await reply(
-        update, [render.welcome_text(user.first_name if user else None)], render.welcome_keyboard()
+        update,
+        [render.welcome_text(user.first_name if user else None) + note],
+        render.welcome_keyboard(),
     )
 
 
 async def help_command(update: Update, context: Context) -> None:
-    if await guarded(update, context, "/help"):
-        await reply(update, [render.help_text()])
+    note = await guarded_always(update, context, "/help")
+    if note is not None:
+        await reply(update, [render.help_text(context.bot.username) + note])
 
 
 Runner = Callable[[Update, Context, str], Awaitable[None]]
@@ -132,7 +166,7 @@ async def run_search(update: Update, context: Context, query: str) -> None:
     if not query:
         await reply(update, [render.USAGE["search"]])
         return
-    await show_results(update, context, await context.bot_data.lookup.search(query), "", query)
+    await show_results(update, context, await context.bot_data.lookup.search(query), "text", query)
 
 
 async def run_random(update: Update, context: Context, query: str) -> None:
@@ -190,9 +224,8 @@ def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]
 
     async def handle(update: Update, context: Context) -> None:
         query = argument(update, context)
-        # Asking again for a random quote is the point: no duplicate suppression for it.
-        repeat = f" {update.update_id}" if name == "random" else ""
-        if await guarded(update, context, f"/{name} {query}{repeat}"):
+        # Asking again for a random quote is the point: it is never a repeat.
+        if await guarded(update, context, f"/{name} {query}", repeatable=name != "random"):
             await runner(update, context, query)
 
     handle.__name__ = name
@@ -201,5 +234,5 @@ def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 async def unknown(update: Update, context: Context) -> None:
     """Private chats only (the filter sees to it): point to /help."""
-    if await guarded(update, context, "/unknown"):
+    if await guarded(update, context, "/unknown", repeatable=True):
         await reply(update, [render.UNKNOWN_COMMAND])

@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -104,6 +105,34 @@ class Publication:
     compilation: Compilation | None = None
     context: str = ""  # the circumstances, as the provenance record gives them
     note: str = ""  # a curator's remark (e.g. how the seed's text differs from the original)
+
+    @property
+    def recorded(self) -> bool:
+        """True when anything at all is known (an original, a compilation, a remark)."""
+        return self != UNKNOWN
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain mapping (JSON output): every field, the date as partial ISO or None."""
+        compilation = self.compilation
+        return {
+            "status": self.status.value,
+            "publisher": self.publisher,
+            "title": self.title,
+            "kind": self.kind,
+            "url": self.url,
+            "published": self.published.iso() if self.published else None,
+            "compilation": (
+                {
+                    "title": compilation.title,
+                    "publisher": compilation.publisher,
+                    "url": compilation.url,
+                }
+                if compilation
+                else None
+            ),
+            "context": self.context,
+            "note": self.note,
+        }
 
     @property
     def original_known(self) -> bool:

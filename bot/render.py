@@ -63,7 +63,7 @@ def e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def help_text() -> str:
+def help_text(bot_username: str | None = None) -> str:
     lines = ["<b>quotebot</b> serves human-rights statements, verbatim and attributed.", ""]
     for spec in COMMANDS:
         usage = f"/{spec.name} {spec.args}".strip()
@@ -74,7 +74,8 @@ def help_text() -> str:
     lines += [
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
-        "In any chat, type <code>@botname query</code> to drop a quote into the conversation.",
+        f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
+        "into the conversation.",
     ]
     return "\n".join(lines)
 
@@ -298,9 +299,10 @@ def cases_listing(cases: Sequence[CaseRow]) -> tuple[str, InlineKeyboardMarkup |
 def nothing_found(
     what: str, query: str, suggestions: Sequence[tuple[str, str, str]]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """``suggestions``: (label, command, query) triples for did-you-mean buttons."""
+    """``what``: the kind looked for ("speaker", "case", "text"); ``suggestions``: (label,
+    command, query) triples for did-you-mean buttons."""
     shown = query if len(query) <= 80 else query[:80] + "…"
-    text = f"Nothing found for {what} <i>{e(shown)}</i>."
+    text = f"Nothing found for {e(what or 'text')} “<i>{e(shown)}</i>”."
     buttons = [[b] for label, cmd, q in suggestions[:6] if (b := query_button(label, cmd, q))]
     if buttons:
         text += " Did you mean:"
@@ -321,5 +323,26 @@ NO_RANDOM = (
     "Try <code>/random</code> or <code>/random case:pavlov</code>."
 )
 STALE_BUTTON = "This button has expired. Run the command again."
-SLOW_DOWN = "Too many requests from you just now — please wait a minute."
+
+
+def _in_seconds(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def slow_down(wait: int) -> str:
+    """The one notice a user over the flood guard's allowance gets (see bot/flood.py)."""
+    return (
+        f"Too many requests from you just now — you can continue in {_in_seconds(wait)}. "
+        "/help still answers."
+    )
+
+
+def over_limit_note(wait: int) -> str:
+    """Added to /help and /start when they are answered over the allowance."""
+    return f"\n\n<i>You sent many requests just now: you can continue in {_in_seconds(wait)}.</i>"
+
+
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."

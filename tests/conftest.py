@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import Catalog
+from bot.catalog import Catalog
 from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
 
 TEST_DATA = Path(__file__).resolve().parent / "data"

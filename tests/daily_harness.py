@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.daily.commands import register_daily
 from bot.daily.service import DailyService, start_daily, stop_daily
 from bot.fake_telegram.api import FakeBotAPI, SentMessage
-from bot.flood import FloodGuard
+from bot.flood import Allowance, FloodGuard
 from bot.ratelimit import PriorityRateLimiter
 
 DAILY_TEXT = "📅 Quote of the day"
@@ -127,7 +127,10 @@ async def daily_bot(
         rate_limiter=limiter or PriorityRateLimiter(clock=clock.monotonic, sleep=clock.sleep),
     )
     # Tests send many commands from one user; the flood guard is the bot suite's subject.
-    app.bot_data.flood = FloodGuard(per_user=100_000, duplicate_window=0, clock=clock.monotonic)
+    unlimited = Allowance(burst=100_000, per_minute=100_000)
+    app.bot_data.flood = FloodGuard(
+        private=unlimited, group=unlimited, duplicate_window=0, clock=clock.monotonic
+    )
     register_daily(app)  # idempotent: app.py has registered it already
     options.setdefault("clock", clock.now)
     options.setdefault("sleep", clock.sleep)

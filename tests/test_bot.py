@@ -203,14 +203,14 @@ async def test_flood_guard_answers_duplicates_once_and_bounds_a_chatty_user(
     replies = 0
     for i in range(40):
         replies += len(await bot.send(f"/quote {i + 1}", chat_id=GROUP, user_id=31))
-    assert replies <= bot.app.bot_data.flood.per_user + 1
+    assert replies <= bot.app.bot_data.flood.group.burst + 1
     assert len(await bot.send("/cite 2", chat_id=GROUP, user_id=32)) == 1
     # Buttons that post a new message count too; over the limit, a notice on the button.
     shown = only(await bot.send("/who hall", chat_id=GROUP, user_id=33))
-    more = button_data(shown, "More")
+    more = button_data(shown, "Case")
     posted = [len(await bot.press(shown, more, user_id=34)) for _ in range(20)]
-    assert sum(posted) == bot.app.bot_data.flood.per_user
-    assert bot.last_callback_answer().get("text") == render.SLOW_DOWN
+    assert sum(posted) == bot.app.bot_data.flood.group.burst
+    assert "Too many requests" in bot.last_callback_answer().get("text", "")
     assert len(await bot.press(shown, more, user_id=35)) == 1  # others are still answered
 
 
@@ -249,7 +249,8 @@ async def test_every_command_without_arguments_answers_in_private_and_group(
 
 
 async def add_quotes(bot: BotHarness, texts: list[str], speaker: str = "Ann Example") -> None:
-    from bot.corpus import Catalog, Quote
+    from bot.catalog import Catalog
+    from bot.corpus import Quote
     from bot.store import CATALOG_FILE, DATA_DIR
 
     quotes = [

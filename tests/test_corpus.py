@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import (
-    Catalog,
-    DocumentError,
-    Quote,
-    parse_file,
-    parse_statements,
-    split_attribution,
-)
+from bot.catalog import Catalog
+from bot.corpus import Quote, parse_file, parse_statements, split_attribution
 from bot.store import DATA_DIR, SEED_DOCUMENT
+from bot.text import DocumentError
 
 SEED = DATA_DIR / SEED_DOCUMENT
 ABLYAZOV, PAVLOV, SHALABAYEVA = "Mukhtar Ablyazov", "Aleksandr Pavlov", "Alma Shalabayeva"

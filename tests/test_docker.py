@@ -37,7 +37,8 @@ from typing import Any
 
 import pytest
 
-from bot.corpus import Catalog, parse_file
+from bot.catalog import Catalog
+from bot.corpus import parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"

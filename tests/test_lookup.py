@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.corpus import Catalog
+from bot.catalog import Catalog
 from bot.search import sql as search_store
 from bot.search.query import MAX_QUERY_CHARS, NAME_THRESHOLD, SEARCH_THRESHOLD
 from bot.search.service import Hit, Lookup, LookupResult

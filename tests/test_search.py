@@ -82,7 +82,7 @@ def test_tokens_give_spans_in_the_original_text() -> None:
 
 
 def test_clean_query_strips_controls_and_cuts() -> None:
-    assert clean_query("a\x00b\u200bc\td\ud800e") == "a b c d e"
+    assert clean_query("a\x00b\u200bc\td\ud800e") == "a bc d e"
     assert clean_query("  many   spaces ") == "many spaces"
     assert len(clean_query("x" * 10_000)) == MAX_QUERY_CHARS
     assert clean_query("") == ""
@@ -199,7 +199,7 @@ NAMES = NameIndex(
         ("amnesty", "Amnesty International", 100),
         ("Аблязов", "Mukhtar Ablyazov", 95),
         ("ablyazv", "Mukhtar Ablyazov", 85),
-        ("dalh", "John Dalhuisen", 80),
+        ("dalh", "John Dalhuisen", 75),
         ("Юлия Холл", "Julia Hall", 70),
     ],
 )

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.corpus import Catalog, DocumentError, parse_file
-from bot.store import MIGRATIONS, QuoteStore, StoreError
+from bot.catalog import Catalog
+from bot.corpus import parse_file
+from bot.schema import MIGRATIONS, StoreError
+from bot.store import QuoteStore
+from bot.text import DocumentError
 
 ABLYAZOV, PAVLOV, SHALABAYEVA = "Mukhtar Ablyazov", "Aleksandr Pavlov", "Alma Shalabayeva"
 TABLES = ("organisations", "speakers", "cases", "aliases", "sources", "quotes", "quote_cases")

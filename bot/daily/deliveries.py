@@ -41,7 +41,8 @@ from bot.daily.subscriptions import (
     set_next,
     timestamp,
 )
-from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id, transaction
+from bot.schema import transaction
+from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id
 
 MAX_ATTEMPTS = 12
 

@@ -13,7 +13,7 @@ import json
 import random
 import sqlite3
 
-from bot.store import max_quote_id, placeholders
+from bot.schema import max_quote_id, placeholders
 
 ROTATION_SAMPLE = 256  # quotes ranked per pick (see pick_quote)
 

@@ -24,7 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.daily import schedule
-from bot.store import QuoteStore, transaction
+from bot.schema import transaction
+from bot.store import QuoteStore
 
 FINAL = ("sent", "doubt", "failed", "moved")
 

@@ -25,6 +25,7 @@ from bot.search.query import (
     NAME_THRESHOLD,
     PREFIX_QUALITY,
     SEARCH_THRESHOLD,
+    STOP_WORDS,
     ParsedQuery,
     QueryWord,
     edit_distance,
@@ -32,6 +33,7 @@ from bot.search.query import (
     fts_any,
     fts_phrase,
     max_edits,
+    name_key,
     typo_quality,
 )
 from bot.search.rank import Group, highlight, rank
@@ -126,12 +128,19 @@ def _groups(
             for t in exact.get(form or "", ()):
                 add(t, 1.0)
                 exact_df = max(exact_df, t.df)
+        entities = state.people.word_entities(w, fuzzy=not exact_df)
+        entities.update(state.cases_index.word_entities(w, fuzzy=not exact_df))
+        # A word that is a whole word of a name is that name, not a typo of a text word
+        # ("hall" is Julia Hall, not "all"): only its spelling variants count.
+        spelling = name_key(w.alt or w.key) if any(q >= 1.0 for q in entities.values()) else ""
         for form in (w.key, w.alt):
             if not form or max_edits(form) == 0 or exact_df >= 1000 or w.stop:
                 continue
             # A real word may still be a typo of another: keep its closest neighbours.
             neighbours = 0
             for t, q in _near(conn, state, form, has_exact=bool(exact_df)):
+                if t.key in STOP_WORDS or (spelling and name_key(t.key) != spelling):
+                    continue
                 if not exact_df or t.df >= 20 * exact_df:
                     add(t, q)
                 elif neighbours < 3 and q >= typo_quality(1, len(form)):
@@ -142,8 +151,6 @@ def _groups(
                 add(t, PREFIX_QUALITY)
         if not fts and state.stale:  # the vocabulary may lack the newest words
             add(ss.Term(w.key, w.key, 1), 1.0)
-        entities = state.people.word_entities(w, fuzzy=not exact_df)
-        entities.update(state.cases_index.word_entities(w, fuzzy=not exact_df))
         if w.key in state.role_words and len(state.role_words[w.key]) <= 200:
             for sid in state.role_words[w.key]:
                 entities.setdefault(("speaker", sid), ROLE_QUALITY)
@@ -311,7 +318,14 @@ def _suggest_search(
         corrected = " ".join(words)
         suggestions.append(Suggestion("word", corrected, "search", corrected))
     suggestions += suggest_names(state, parsed.text, ("speaker", "organisation", "case"))
-    return suggestions[:5]
+    # A word that spoils the rest ("NEAR(torture fair)"): the query without it. Every
+    # suggestion is run before it is shown (Lookup keeps those that find something).
+    content = [w for w in parsed.words if not w.stop]
+    if 2 <= len(content) <= 4:
+        for left_out in content:
+            rest = " ".join(w.key for w in parsed.words if w is not left_out)
+            suggestions.append(Suggestion("word", rest, "search", rest))
+    return suggestions
 
 
 def _add_term(

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from bot.search import sql as ss
 from bot.search.names import NameEntry, NameIndex
-from bot.search.query import NAME_STOP_WORDS, SUGGEST_THRESHOLD, Vocabulary, tokens
+from bot.search.query import (
+    NAME_STOP_WORDS,
+    NAME_THRESHOLD,
+    SUGGEST_THRESHOLD,
+    Vocabulary,
+    name_key,
+    tokens,
+)
 from bot.search.results import COMMANDS, Suggestion
 from bot.store import CaseRow, SpeakerRow
 
@@ -94,4 +101,16 @@ def suggest_names(
     state: Indexes, query: str, kinds: Sequence[str], limit: int = 3
 ) -> list[Suggestion]:
     found = match_names(state, query, kinds, limit, SUGGEST_THRESHOLD)
-    return [Suggestion(e.kind, e.label, COMMANDS[e.kind], e.label) for e, _ in found]
+    words = [w for w in name_key(query).split() if len(w) >= 3]
+    return [
+        Suggestion(e.kind, e.label, COMMANDS[e.kind], e.label)
+        for e, score in found
+        if score >= NAME_THRESHOLD or _begins_alike(words, e)
+    ]
+
+
+def _begins_alike(words: Sequence[str], entry: NameEntry) -> bool:
+    """Some query word begins with the same two letters as a word of the entry's names (a
+    loose match that does not is a coincidence of letters: "Italy" and "Amnesty Intl")."""
+    starts = {t[:2] for name in (entry.label, *entry.aliases) for t in name_key(name).split()}
+    return any(w[:2] in starts for w in words)

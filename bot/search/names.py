@@ -12,6 +12,8 @@ from rapidfuzz import fuzz, process
 
 from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
 
+PREFIX_MAX = 90.0  # a prefix of a name word; a whole word scores at least 100 - 3 x 3
+
 
 @dataclass(frozen=True)
 class NameEntry:
@@ -96,8 +98,8 @@ class NameIndex:
             for tok in self._tokens[i : i + 200]:
                 if not tok.startswith(q):
                     break
-                if tok != q:
-                    found[tok] = min(95.0, 80.0 + 20.0 * len(q) / len(tok))
+                if tok != q:  # below any whole word (>= 91): "hu" is Hugh, not Human
+                    found[tok] = min(PREFIX_MAX, 75.0 + 15.0 * len(q) / len(tok))
             if q not in found:
                 for tok, sim in self._fuzzy(q, 60.0, 40):
                     found[tok] = max(found.get(tok, 0.0), sim)
@@ -153,8 +155,8 @@ class NameIndex:
         """Entities one search word names (a word of their name or alias), with 0..1 quality."""
         keys = {name_key(word.key)} | ({name_key(word.alt)} if word.alt else set())
         found: dict[tuple[str, int], float] = {}
-        for key in keys:
-            if len(key) < 3 or " " in key or key in NAME_STOP_WORDS:
+        for key in keys:  # "Хью" folds to "hu": the word typed counts, not its key
+            if len(word.key) < 3 or not key or " " in key or key in NAME_STOP_WORDS:
                 continue
             sims = {key: 100.0} if key in self._by_token else {}
             if fuzzy and not sims and len(key) >= 5:

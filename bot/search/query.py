@@ -4,14 +4,15 @@ with the functions here.
 
 Queries
 -------
-* Control, format, surrogate and private-use characters become spaces, and a query is cut to
+* Format characters (zero-width space, soft hyphen, ...) are removed, control, surrogate and
+  private-use characters become spaces, and a query is cut to
   :data:`MAX_QUERY_CHARS` (200) characters; at most :data:`MAX_QUERY_WORDS` (10) content
   words count.
 * ``who:NAME``, ``case:NAME`` and ``org:NAME`` are filters (``who:"julia hall"`` or
   ``who:julia_hall`` for several words); anything else, ``text:xyz`` included, is plain text.
 * Words are the runs of letters and digits, as SQLite's ``unicode61`` tokenizer sees them
   (``don't`` is ``don`` + ``t``, ``e-mail`` is ``e`` + ``mail``), folded by
-  :func:`bot.corpus.fold` (case, apostrophes, diacritics, ё). Stop words do not count in the
+  :func:`bot.text.fold` (case, apostrophes, diacritics, ё). Stop words do not count in the
   score (they only break ties, and are never highlighted) unless the query has nothing else.
   Every term sent to FTS5 is written as an FTS5 string (:func:`fts_string`), so no user text
   is ever FTS5 syntax; SQL gets bound parameters only.
@@ -26,7 +27,8 @@ Scores and thresholds (0–100)
   a speaker, organisation or case, in transliterated, variant-folded form (:func:`name_key`).
   100 is an exact name or alias; a query word that is a whole word of the name scores 100 for
   that word, less 3 per name word left unmatched ("hall" → "Julia Hall" = 97); a word with one
-  typo scores about 85–93, a prefix of a name word 80–95. Results need
+  typo scores about 85–93, a prefix of a name word 75–90 (never as much as a whole word, so
+  ``Хью`` is Hugh Williamson rather than the alias "Хьюман Райтс Вотч"). Results need
   :data:`NAME_THRESHOLD` (70).
 * Text (``search``): ``coverage`` is the share of the query's content words found in the quote,
   each word weighted by its rarity (inverse document frequency) and by how well it matched
@@ -41,9 +43,11 @@ Scores and thresholds (0–100)
   Results need :data:`SEARCH_THRESHOLD` (50): e.g. every word found but never side by side
   scores 80, two of three equally rare words found side by side 60, one of two 40 (dropped).
 * "Did you mean" (when nothing clears a threshold): names scoring at least
-  :data:`SUGGEST_THRESHOLD` (55) in any of the three kinds, and for ``search`` the query with
+  :data:`SUGGEST_THRESHOLD` (55) in any of the three kinds (below :data:`NAME_THRESHOLD`
+  only when a query word begins like a word of the name: "fardo" → Fardeau, not "Italy" →
+  "Amnesty Intl"), and for ``search`` the query with
   each unknown word replaced by the nearest corpus word within one edit more than search
-  allows.
+  allows. A suggestion is shown only when running it finds at least one quote.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from anyascii import anyascii
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.corpus import fold
+from bot.text import fold
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 10
@@ -84,7 +88,8 @@ NAME_STOP_WORDS = _words("the of for and in at on de la le van von der du")
 
 _WORD = re.compile(r"[^\W_]+")
 _FILTER = re.compile(r'(?<![^\s(,;])(who|case|org):(?:"([^"]*)"?|(\S+))', re.IGNORECASE)
-_STRIP_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co"))
+_SPACE_CATEGORIES = frozenset(("Cc", "Cs", "Co"))  # control, surrogate, private use
+_INVISIBLE = "Cf"  # format: zero-width space and joiners, soft hyphen, direction marks
 _VARIANTS = (
     (re.compile(r"dzh"), "j"),
     (re.compile(r"kh"), "h"),
@@ -92,6 +97,10 @@ _VARIANTS = (
     (re.compile(r"ck"), "k"),
     (re.compile(r"ph"), "f"),
     (re.compile(r"[yj]"), "i"),
+    # English names in Cyrillic and back: Хью/Hugh, Уильямсон/Williamson, Хьюман/Human.
+    (re.compile(r"(?<=[aeiou])gh$"), ""),
+    (re.compile(r"(?<=[^aeiou])iu"), "u"),
+    (re.compile(r"^w"), "u"),
     (re.compile(r"(?<=[aeiou])ie"), "e"),  # -ayeva/-aieva → -aeva
     (re.compile(r"([^aeou])\1+"), r"\1"),  # doubled consonants (and ii): Hall/Hal
 )
@@ -101,12 +110,23 @@ _VARIANTS = (
 
 
 def clean_query(text: str) -> str:
-    """Control, format, surrogate and private-use characters become spaces; cut to length."""
+    """Format characters (zero-width space, soft hyphen, joiners, direction marks) are
+    removed, since they sit invisibly *inside* words (``ha\u200bll`` is ``hall``); control,
+    surrogate and private-use characters become spaces; cut to length."""
     if not text:
         return ""
     text = text[: MAX_QUERY_CHARS * 4]
-    cleaned = "".join(" " if unicodedata.category(c) in _STRIP_CATEGORIES else c for c in text)
+    cleaned = "".join(_clean_char(c) for c in text)
     return " ".join(cleaned.split())[:MAX_QUERY_CHARS].strip()
+
+
+def _clean_char(c: str) -> str:
+    if c.isprintable() or c.isspace():
+        return c
+    category = unicodedata.category(c)
+    if category == _INVISIBLE:
+        return ""
+    return " " if category in _SPACE_CATEGORIES else c
 
 
 def word_key(token: str) -> str:

@@ -13,8 +13,10 @@ import random as _random
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache, partial
 
+from bot.schema import max_quote_id
 from bot.search import free_text
 from bot.search import sql as ss
 from bot.search.indexes import Indexes, build_indexes, match_names, suggest_names
@@ -22,12 +24,16 @@ from bot.search.names import NameEntry
 from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
 from bot.search.rank import word_keys, word_spans
 from bot.search.results import Hit, LookupResult, Suggestion
-from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id, max_quote_id
+from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
 log = logging.getLogger(__name__)
 
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
+ALL_KINDS = ("speaker", "organisation", "case")
+MAX_SUGGESTIONS = 5  # "did you mean" buttons
+RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
+RANDOM_FROM = 200  # /random with free text picks among this many best matches
 
 
 class Answers:
@@ -117,6 +123,8 @@ class Lookup:
         found = self.answers.get(key, limit)
         if found is None:
             found = compute(conn, state)
+            if found is not None and not found.hits and found.suggestions:
+                found = replace(found, suggestions=self._leading(conn, state, found.suggestions))
             if found is not None and found.complete:
                 self.answers.put(key, limit, found)
         return found
@@ -130,6 +138,26 @@ class Lookup:
         found = await self.store.run(self._remembered, key, limit, compute)
         assert found is not None  # compute always answers
         return found
+
+    def _leading(
+        self, conn: sqlite3.Connection, state: Indexes, suggestions: Sequence[Suggestion]
+    ) -> list[Suggestion]:
+        """The suggestions that lead somewhere: each is run, as its button would run it, and
+        kept only when it finds at least one quote."""
+        kept: list[Suggestion] = []
+        for suggestion in dict.fromkeys(suggestions):
+            query = clean_query(suggestion.query)
+            if suggestion.command == "who":
+                found = self._who(query, 1, conn, state)
+            elif suggestion.command == "case":
+                found = self._case(query, 1, conn, state)
+            else:
+                found = free_text.search(conn, state, parse_query(query), 1)
+            if found.hits:
+                kept.append(suggestion)
+                if len(kept) >= MAX_SUGGESTIONS:
+                    break
+        return kept
 
     @property
     def quote_count(self) -> int:
@@ -289,13 +317,25 @@ class Lookup:
     # -- random ----------------------------------------------------------------------------
 
     async def random(self, filter_text: str = "", rng: _random.Random | None = None) -> Hit | None:
-        """A random quote, optionally of a speaker, organisation or case (``who:``, ``org:``,
-        ``case:`` or a bare name); ``None`` when the filter names nothing."""
+        """A random quote; optionally one that ``filter_text`` names or finds. ``who:``,
+        ``org:`` and ``case:`` filters and a bare name (``hall``, ``Хью``) pick among that
+        speaker's, organisation's or case's quotes; other text picks among what ``/search``
+        would find for it (filters included). ``None`` when nothing matches."""
         rng = rng or _random.Random()
         parsed = parse_query(filter_text)
         if self._state is None:
             await self.load()
         state = self._loaded
+        bare = parsed.text if parsed.words else ""
+        # A bare text that clearly names someone is that name; otherwise it is free text.
+        named = match_names(state, bare, ALL_KINDS, 1, RANDOM_NAME_THRESHOLD) if bare else []
+        if bare and not named:
+            found = await self.search(filter_text, limit=RANDOM_FROM)
+            if found.hits:
+                return rng.choice(found.hits)
+            named = match_names(state, bare, ALL_KINDS, 1, NAME_THRESHOLD)
+            if not named:
+                return None
         speaker_ids: list[int] = []
         case_ids: list[int] = []
         score = 100.0
@@ -303,13 +343,13 @@ class Lookup:
         filter_kinds = {"who": ("speaker", "organisation"), "org": ("organisation",)}
         for kind, values in parsed.filters.items():
             wanted += [(v, filter_kinds.get(kind, ("case",))) for v in values]
-        if parsed.text:
-            wanted.append((parsed.text, ("speaker", "organisation", "case")))
+        if bare:
+            wanted.append((bare, ALL_KINDS))
         for value, kinds in wanted:
-            found = match_names(state, value, kinds, 1, NAME_THRESHOLD)
-            if not found:
+            found_names = match_names(state, value, kinds, 1, NAME_THRESHOLD)
+            if not found_names:
                 return None
-            entry, s = found[0]
+            entry, s = found_names[0]
             score = min(score, s)
             if entry.kind == "speaker":
                 speaker_ids.append(entry.id)

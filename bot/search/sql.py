@@ -28,9 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bot.schema import max_quote_id, placeholders, transaction
 from bot.search.query import Vocabulary, deletes, edit_distance, max_edits, word_key
 from bot.search.rank import Candidate
-from bot.store import CaseRow, SpeakerRow, max_quote_id, placeholders, transaction
+from bot.store import CaseRow, SpeakerRow
 
 INDEX_VERSION = 1
 MAX_KEY_FOR_DELETES = 30

@@ -1,0 +1,166 @@
+"""Writing parsed documents into the database: one transaction per import.
+
+A quote already stored (same speaker and text, see :func:`fingerprint`) keeps its id, so
+re-importing a document adds only what is new. The catalog's organisations, cases and
+aliases are synced in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.corpus import Quote
+from bot.provenance import Publication
+from bot.publications import publication_id
+from bot.schema import max_quote_id, placeholders, transaction
+from bot.text import key, slugify
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    added: int
+    unchanged: int
+
+
+def fingerprint(quote: Quote) -> str:
+    return hashlib.blake2b(quote.fingerprint.encode(), digest_size=12).hexdigest()
+
+
+def _id_for(conn: sqlite3.Connection, table: str, name: str, **extra: Any) -> int:
+    k = key(name) or name
+    row = conn.execute(f"SELECT id FROM {table} WHERE key = ?", (k,)).fetchone()
+    if row:
+        return int(row[0])
+    columns = ["name", "key", *extra]
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders(columns)})"
+    return int(conn.execute(sql, (name, k, *extra.values())).lastrowid or 0)
+
+
+def _case_id(conn: sqlite3.Connection, name: str, slug: str) -> int:
+    row = conn.execute("SELECT id FROM cases WHERE slug = ? OR name = ?", (slug, name)).fetchone()
+    if row:
+        return int(row[0])
+    return int(
+        conn.execute("INSERT INTO cases (slug, name) VALUES (?, ?)", (slug, name)).lastrowid or 0
+    )
+
+
+def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    for org in catalog.organisations:
+        org_id = _id_for(conn, "organisations", org.name)
+        conn.executemany(
+            "INSERT OR IGNORE INTO aliases VALUES ('organisation', ?, ?)",
+            [(org_id, a) for a in org.aliases],
+        )
+    for case in catalog.cases:
+        case_id = _case_id(conn, case.name, case.slug)
+        conn.executemany(
+            "INSERT OR IGNORE INTO aliases VALUES ('case', ?, ?)",
+            [(case_id, a) for a in case.aliases],
+        )
+
+
+def add_quotes(
+    conn: sqlite3.Connection,
+    quotes: Sequence[Quote],
+    catalog: Catalog,
+    source: str,
+    replace_publications: bool = False,
+) -> ImportReport:
+    """Add ``quotes`` (recorded under ``source`` unless a record names its own) in one
+    transaction; existing ones (same speaker and text) keep their id. An existing quote
+    takes the document's publication record when it has none yet, or always with
+    ``replace_publications`` (the seed, whose provenance file is the authority)."""
+    added = 0
+    with transaction(conn):
+        _sync_catalog(conn, catalog)
+        # AUTOINCREMENT ids only grow: every row this import adds has an id above this.
+        first_new_id = max_quote_id(conn)
+        conn.execute("INSERT INTO fts_deferred (flag) VALUES (1)")
+        source_ids: dict[str, int] = {}
+        case_ids: dict[str, int] = {}
+        # Per-import memos: a large import repeats the same few organisations and speakers.
+        org_ids: dict[str, int] = {}
+        speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
+        publication_ids: dict[Publication, int | None] = {}
+        for quote in quotes:
+            # A record's own source (a CSV/JSON "source" field) wins over the file's name.
+            quote_source = quote.source or source
+            if quote_source not in source_ids:
+                conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (quote_source,))
+                source_ids[quote_source] = conn.execute(
+                    "SELECT id FROM sources WHERE name = ?", (quote_source,)
+                ).fetchone()[0]
+            source_id = source_ids[quote_source]
+            org_id = None
+            if quote.organisation:
+                if quote.organisation not in org_ids:
+                    org_ids[quote.organisation] = _id_for(conn, "organisations", quote.organisation)
+                org_id = org_ids[quote.organisation]
+            speaker_key = key(quote.speaker)
+            if speaker_key not in speakers:
+                speaker_id = _id_for(
+                    conn, "speakers", quote.speaker, role=quote.role, organisation_id=org_id
+                )
+                stored_role = conn.execute(
+                    "SELECT role FROM speakers WHERE id = ?", (speaker_id,)
+                ).fetchone()[0]
+                speakers[speaker_key] = (speaker_id, stored_role)
+            speaker_id, known_role = speakers[speaker_key]
+            # One speaker, one role whatever its punctuation: reuse the stored spelling.
+            role = known_role if key(known_role) == key(quote.role) else quote.role
+            # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
+            # AUTOINCREMENT id, and every re-seed would push the next new id further away.
+            if quote.publication not in publication_ids:
+                publication_ids[quote.publication] = publication_id(conn, quote.publication)
+            quote_publication = publication_ids[quote.publication]
+            quote_fingerprint = fingerprint(quote)
+            existing = conn.execute(
+                "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
+            ).fetchone()
+            if existing:
+                quote_id, stored_publication = existing
+                if stored_publication != quote_publication and (
+                    replace_publications or stored_publication is None
+                ):
+                    conn.execute(
+                        "UPDATE quotes SET publication_id = ? WHERE id = ?",
+                        (quote_publication, quote_id),
+                    )
+            else:
+                quote_id = conn.execute(
+                    """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
+                                           source_id, position, date, publication_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        quote_fingerprint,
+                        quote.text,
+                        speaker_id,
+                        role,
+                        org_id,
+                        source_id,
+                        quote.position,
+                        quote.date,
+                        quote_publication,
+                    ),
+                ).lastrowid
+                added += 1
+            for name in quote.cases:
+                if name not in case_ids:
+                    case_ids[name] = _case_id(conn, name, slugify(name))
+                conn.execute(
+                    "INSERT OR IGNORE INTO quote_cases (case_id, quote_id) VALUES (?, ?)",
+                    (case_ids[name], quote_id),
+                )
+        conn.execute(
+            "INSERT INTO quotes_fts (rowid, text) SELECT id, text FROM quotes WHERE id > ?",
+            (first_new_id,),
+        )
+        conn.execute("DELETE FROM fts_deferred")
+    return ImportReport(source=source, added=added, unchanged=len(quotes) - added)

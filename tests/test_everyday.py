@@ -1,0 +1,121 @@
+"""Everyday use (issue 12): the flood guard, wording, plain text, headers and buttons, as a
+user meets them through the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from botchat import GROUP, BotHarness, running_bot
+
+ADMIN, MEMBER = 71, 72
+
+
+class Clock:
+    """The flood guard's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    async with running_bot(tmp_path / "quotes.db") as harness:
+        harness.fake.set_chat_admins(GROUP, [ADMIN])
+        yield harness
+
+
+@pytest.fixture
+def clock(bot: BotHarness) -> Clock:
+    clock = Clock()
+    bot.app.bot_data.flood.clock = clock
+    return clock
+
+
+def texts(messages: list) -> list[str]:
+    return [m.text for m in messages]
+
+
+# -- flood guard ---------------------------------------------------------------------------
+
+
+async def test_reading_quotes_one_a_second_in_private_is_never_refused(
+    bot: BotHarness, clock: Clock
+) -> None:
+    for i in range(120):  # two minutes of /quote 1 … /quote 9, one a second
+        clock.t += 1.0
+        answer = texts(await bot.send(f"/quote {i % 9 + 1}"))
+        assert len(answer) == 1 and "#" in answer[0], (i, answer)
+
+
+async def test_over_the_limit_help_and_start_still_answer_and_say_when(
+    bot: BotHarness, clock: Clock
+) -> None:
+    answered = [texts(await bot.send(f"/quote {i + 1}")) for i in range(45)]
+    refused = [a for a in answered if not a or "Too many" in a[0]]
+    assert 0 < len(refused) <= 15  # a burst of 45 at once is bounded, but generously
+    notices = [a[0] for a in refused if a]
+    assert len(notices) == 1 and "continue in 1 second" in notices[0]
+    help_text = texts(await bot.send("/help"))
+    assert len(help_text) == 1 and "/who" in help_text[0] and "continue in" in help_text[0]
+    start = texts(await bot.send("/start"))
+    assert len(start) == 1 and "Hello" in start[0] and "continue in" in start[0]
+    clock.t += 1.0
+    assert "Kazakhstan persecutes" in texts(await bot.send("/cite 3"))[0]
+
+
+async def test_one_member_cannot_flood_a_group_and_the_others_are_answered(
+    bot: BotHarness, clock: Clock
+) -> None:
+    answered = [m.text for i in range(40) for m in await bot.send(f"/quote {i + 1}", chat_id=GROUP)]
+    quotes = [t for t in answered if "Too many" not in t]
+    assert 5 <= len(quotes) <= 12 and len(answered) == len(quotes) + 1
+    assert "continue in" in answered[len(quotes)]
+    assert len(await bot.send("/quote 1", chat_id=GROUP, user_id=MEMBER)) == 1
+
+
+async def test_the_repeat_rule_is_per_user(bot: BotHarness, clock: Clock) -> None:
+    assert len(await bot.send("/who hall", chat_id=GROUP, user_id=MEMBER)) == 1
+    assert await bot.send("/who   HALL", chat_id=GROUP, user_id=MEMBER) == []  # a double tap
+    assert len(await bot.send("/who hall", chat_id=GROUP, user_id=ADMIN)) == 1  # someone else
+    clock.t += 6.0
+    assert len(await bot.send("/who hall", chat_id=GROUP, user_id=MEMBER)) == 1
+
+
+async def test_a_refused_daily_does_not_silence_an_admins_daily(
+    bot: BotHarness, clock: Clock
+) -> None:
+    refused = texts(await bot.send("/daily 09:00", chat_id=GROUP, user_id=MEMBER))
+    assert len(refused) == 1 and "Only this group's admins" in refused[0]
+    done = texts(await bot.send("/daily 09:00", chat_id=GROUP, user_id=ADMIN))
+    assert len(done) == 1 and done[0].startswith("Done.")
+
+
+async def test_daily_is_never_suppressed_as_a_repeat(bot: BotHarness, clock: Clock) -> None:
+    first = texts(await bot.send("/daily"))
+    assert len(first) == 1 and "no quote of the day" in first[0]
+    assert len(await bot.send("/daily 09:00")) == 1
+    status = texts(await bot.send("/daily"))
+    assert len(status) == 1 and "every day at" in status[0] and "09:00" in status[0]
+    assert len(await bot.send("/random")) == 1 and len(await bot.send("/random")) == 1
+
+
+# -- replies and wording -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"), [("search", "text"), ("who", "speaker"), ("case", "case")]
+)
+async def test_nothing_found_names_what_was_looked_for(
+    bot: BotHarness, command: str, kind: str
+) -> None:
+    answer = texts(await bot.send(f"/{command} qqxzvw"))
+    assert len(answer) == 1 and answer[0].startswith(f"Nothing found for {kind} “qqxzvw”.")
+
+
+async def test_help_names_the_bot_by_its_username(bot: BotHarness) -> None:
+    assert "type @QuoteBot query" in texts(await bot.send("/help"))[0]

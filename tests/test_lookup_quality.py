@@ -1,0 +1,178 @@
+"""Lookups that pick the right person and lead somewhere (issue 12, "Lookups"), on the seed."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.search.service import Lookup
+from bot.store import QuoteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+HALL, DALHUISEN, WILLIAMSON = "Julia Hall", "John Dalhuisen", "Hugh Williamson"
+FARDEAU = "Jean-Marie Fardeau"
+ABLYAZOV, PAVLOV, SHALABAYEVA = "Mukhtar Ablyazov", "Aleksandr Pavlov", "Alma Shalabayeva"
+
+
+@pytest.fixture(scope="module")
+def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("quality") / "q.db"
+
+    async def build() -> None:
+        store = await QuoteStore.open(path)
+        await store.seed()
+        await Lookup(store).load()
+        await store.close()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+async def lookup(seed_db: Path) -> AsyncIterator[Lookup]:
+    store = await QuoteStore.open(seed_db)
+    found = Lookup(store)
+    await found.load()
+    try:
+        yield found
+    finally:
+        await store.close()
+
+
+# -- a whole word of a name beats a prefix of another -----------------------------------------
+
+
+@pytest.mark.parametrize("query", ["Хью", "Hugh", "Хью Уильямсон", "хью"])
+async def test_hugh_in_either_alphabet_is_hugh_williamson(lookup: Lookup, query: str) -> None:
+    result = await lookup.who(query)
+    assert result.title == WILLIAMSON
+    assert {h.quote.speaker for h in result.hits} == {WILLIAMSON}
+
+
+async def test_random_who_hugh_never_gives_his_colleague(lookup: Lookup) -> None:
+    speakers = set()
+    for seed in range(12):
+        hit = await lookup.random("who:Хью", random.Random(seed))
+        assert hit is not None
+        speakers.add(hit.quote.speaker)
+    assert speakers == {WILLIAMSON}
+
+
+# -- /random takes free text ------------------------------------------------------------------
+
+
+async def test_random_takes_free_text_like_search(lookup: Lookup) -> None:
+    holding = {q.id for q in await lookup.store.quotes() if "torture" in q.text.lower()}
+    assert len(holding) >= 3
+    got = set()
+    for seed in range(30):
+        hit = await lookup.random("torture", random.Random(seed))
+        assert hit is not None
+        got.add(hit.quote.id)
+    assert got and got <= holding
+    hit = await lookup.random("torture case:pavlov", random.Random(1))
+    assert hit is not None and PAVLOV in hit.quote.cases and "torture" in hit.quote.text
+    hit = await lookup.random("torture who:dalhuisen", random.Random(1))
+    assert hit is not None and hit.quote.speaker == DALHUISEN
+    assert await lookup.random("qqqqzzzz", random.Random(1)) is None
+
+
+# -- invisible characters inside a word -------------------------------------------------------
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u200d", "\u2060", "\ufeff"])
+async def test_zero_width_characters_inside_a_word_are_removed(
+    lookup: Lookup, invisible: str
+) -> None:
+    word = f"ha{invisible}ll"
+    assert (await lookup.who(word)).title == HALL
+    plain = [h.quote.id for h in (await lookup.search("hall")).hits]
+    assert plain and [h.quote.id for h in (await lookup.search(word)).hits] == plain
+    text = [h.quote.id for h in (await lookup.search(f"tor{invisible}ture")).hits]
+    assert text == [h.quote.id for h in (await lookup.search("torture")).hits]
+
+
+# -- fuzzy false positives ----------------------------------------------------------------------
+
+
+async def test_a_name_is_not_a_typo_of_a_common_word(lookup: Lookup) -> None:
+    hits = (await lookup.search("hall")).hits
+    assert hits and {h.quote.speaker for h in hits} == {HALL}
+    # "all the angles" (#5) is a letter away from "hall", and that is no match.
+    assert 5 not in {h.quote.id for h in hits}
+
+
+# -- suggestions lead somewhere -----------------------------------------------------------------
+
+
+async def _leads(lookup: Lookup, command: str, query: str) -> bool:
+    runner = {"who": lookup.who, "case": lookup.case, "search": lookup.search}[command]
+    return bool((await runner(query)).hits)
+
+
+@pytest.mark.parametrize(
+    ("command", "query"),
+    [
+        ("search", "NEAR(torture fair)"),
+        ("search", "Italy"),
+        ("search", "pavlov asylum"),
+        ("search", "kzkhstn"),
+        ("who", "fardo"),
+        ("case", "amnesty"),
+        ("who", "shalabaeva"),
+    ],
+)
+async def test_every_suggestion_finds_something(lookup: Lookup, command: str, query: str) -> None:
+    result = await getattr(lookup, command)(query)
+    assert result.hits == []
+    for s in result.suggestions:
+        assert await _leads(lookup, s.command, s.query), s
+
+
+async def test_no_suggestion_that_is_a_coincidence_of_letters(lookup: Lookup) -> None:
+    near = await lookup.search("NEAR(torture fair)")
+    assert "year torture fair" not in [s.query for s in near.suggestions]
+    assert [s.query for s in near.suggestions][:1] == ["torture fair"]
+    italy = await lookup.search("Italy")
+    assert "Amnesty International" not in [s.label for s in italy.suggestions]
+
+
+async def test_a_search_naming_a_case_offers_the_case(lookup: Lookup) -> None:
+    result = await lookup.search("pavlov asylum")
+    assert result.hits == []
+    assert ("case", PAVLOV) in [(s.command, s.query) for s in result.suggestions]
+
+
+# -- the README's own examples work ------------------------------------------------------------
+
+
+def _readme_typo_examples() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"forgiving typos \(([^)]*)\)", readme)
+    assert found, "README lost its typo examples"
+    return re.findall(r"`([^`]+)`", found.group(1))
+
+
+async def test_the_readmes_typo_examples_find_quotes(lookup: Lookup) -> None:
+    examples = _readme_typo_examples()
+    assert examples
+    for word in examples:
+        assert (await lookup.search(word)).hits or (await lookup.who(word)).hits, word
+
+
+# -- surnames with typos ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "speaker"),
+    [("wiliamsn", WILLIAMSON), ("dalhusen", DALHUISEN), ("williamsen", WILLIAMSON)],
+)
+async def test_surnames_with_typos_reach_the_speaker(
+    lookup: Lookup, query: str, speaker: str
+) -> None:
+    assert (await lookup.who(query)).title == speaker
