@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import copy
 import inspect
+import json
 import math
 import re
 import time
@@ -106,7 +107,9 @@ class _Transport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("fake: read timed out", request=request) from None
         if status == MALFORMED:
             return httpx.Response(200, content=MALFORMED_BODY)
-        return httpx.Response(status, json=payload)
+        # ASCII JSON as Telegram sends it: a lone surrogate travels as a \ud800 escape.
+        body = json.dumps(payload).encode()
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
 
 class FakeBotAPI(BotAPIMethods, UpdateBuilders):
@@ -226,6 +229,11 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [sent for sent in self.sent if sent.chat_id == chat_id]
+
+    def unanswered_queries(self) -> list[str]:
+        """Ids of callback and inline queries the bot never answered (Telegram shows a
+        spinner on the button until it is answered)."""
+        return [query_id for query_id, answered in self._queries.items() if not answered]
 
     def last_text(self, chat_id: int) -> str | None:
         found = self.messages_to(chat_id)

@@ -115,6 +115,20 @@ class UpdateBuilders(FakeState):
         }
         return self._enqueue("callback_query", query)
 
+    def inline_callback_query(
+        self, *, user_id: int, data: str, inline_message_id: str = "BAAAAInlineMsg01"
+    ) -> JSON:
+        """A user presses a button under a message sent via inline mode: such a press has
+        ``inline_message_id`` and no message (the bot may not even be in that chat)."""
+        query = {
+            "id": self._new_query_id(4_000_000_000_000),
+            "from": self._known_user(user_id),
+            "inline_message_id": inline_message_id,
+            "chat_instance": "-4242",
+            "data": data,
+        }
+        return self._enqueue("callback_query", query)
+
     def inline_query(
         self, query: str, *, user_id: int, offset: str = "", chat_type: str | None = "sender"
     ) -> JSON:
