@@ -1,41 +1,43 @@
-# quotebot image.
+# quotebot image: the wheel, installed with the locked dependencies.
 #
 #   docker build -t quotebot .
 #   docker run --env-file .env -v quotebot-data:/data quotebot
+#   (or `docker compose up -d` with compose.yaml)
 #
 # Layout of the final image:
-#   /opt/venv   the virtual environment: Python dependencies and the `quotebot` command
-#   /app/bot    the package source, root-owned and read-only for the bot user
-#   /app/data   the seed data (statements.txt, catalog.toml), read-only
+#   /opt/venv   the virtual environment: the exact versions of requirements.lock, the
+#               quotebot wheel (the package and its seed data, bot/data/) and `quotebot`
 #   /data       the volume holding the SQLite database, owned by the bot user
 #
-# The package finds its seed data next to itself: bot/store.py uses
-# DATA_DIR = <directory holding bot/>/data. A regular `pip install .` would put bot/ in
-# site-packages, where no data/ sits beside it. So the package is installed in editable
-# mode from /app: the venv then imports `bot` from /app/bot, and /app/data is where
-# DATA_DIR points. The builder and the final stage use the same paths (/app, /opt/venv)
-# and the same base image, so the venv copied across keeps working: its scripts'
-# `#!/opt/venv/bin/python` lines and the editable install's pointer to /app/bot stay valid.
-#
-# tests/test_docker.py replays the COPY/RUN/ENV/WORKDIR steps of both stages outside
-# Docker, then runs the HEALTHCHECK, `quotebot stats` and the CMD (against a fake Bot API,
-# stopped with STOPSIGNAL) on a fresh /data.
+# The builder builds the wheel with the locked build backend (requirements-build.lock),
+# then installs requirements.lock (hashes required) and the wheel, without its
+# dependencies, into /opt/venv. The final stage, on the same base image, takes only that
+# venv: no source tree, no build files, no pip cache. The same path on both sides keeps its
+# scripts' `#!/opt/venv/bin/python` lines valid.
 
-# ---- builder: a venv with the dependencies and the package -------------------------
+# ---- builder: the wheel, then a venv with the locked dependencies and the wheel ------
 FROM python:3.11.14-slim-trixie AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
-WORKDIR /app
-# pyproject.toml names README.md as the package's long description, so the build needs it.
-COPY pyproject.toml README.md ./
-COPY bot/ bot/
+WORKDIR /src
+COPY requirements-build.lock requirements.lock ./
 # All dependencies ship wheels for linux/amd64 and arm64: nothing is compiled here.
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --editable .
+RUN pip install --no-cache-dir --require-hashes -r requirements-build.lock \
+    && python -m venv --without-pip /opt/venv \
+    && pip --python /opt/venv/bin/python install --no-cache-dir --require-hashes \
+        -r requirements.lock
 
-# ---- final: no compilers, no pip cache, no build files --------------------------------
+# pyproject.toml names README.md and LICENSE, so the build needs them.
+COPY pyproject.toml README.md LICENSE ./
+COPY bot/ bot/
+COPY data/ data/
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist . \
+    && pip --python /opt/venv/bin/python install --no-cache-dir --no-deps /dist/quotebot-*.whl \
+    && pip --python /opt/venv/bin/python check
+
+# ---- final: the venv only ------------------------------------------------------------
 FROM python:3.11.14-slim-trixie
 
 ENV PATH="/opt/venv/bin:$PATH" \
@@ -45,8 +47,8 @@ ENV PATH="/opt/venv/bin:$PATH" \
 
 # A system user (uid/gid 10001) without a home or a login shell. /data is created here,
 # owned by that user, before VOLUME: a new named volume is initialised from it, so it
-# starts empty and writable by the bot, which seeds the database from /app/data at its
-# first start. A bind-mounted host directory must be writable by uid 10001.
+# starts empty and writable by the bot, which seeds the database from the data inside the
+# wheel at its first start. A bind-mounted host directory must be writable by uid 10001.
 RUN groupadd --system --gid 10001 quotebot \
     && useradd --system --no-log-init --uid 10001 --gid quotebot \
         --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin quotebot \
@@ -54,9 +56,7 @@ RUN groupadd --system --gid 10001 quotebot \
     && chown 10001:10001 /data
 
 COPY --from=builder /opt/venv /opt/venv
-WORKDIR /app
-COPY bot/ bot/
-COPY data/ data/
+WORKDIR /data
 
 # Numeric, so `runAsNonRoot` checks and hosts without this user can verify it.
 USER 10001:10001
@@ -65,7 +65,7 @@ VOLUME /data
 EXPOSE 8080
 
 # run_polling/run_webhook stop on SIGINT: they finish the updates in hand, then shut down.
-# Give them time with `docker stop --time 30` (or stop_grace_period in compose).
+# Give them time with `docker stop --time 30` (compose.yaml: stop_grace_period).
 STOPSIGNAL SIGINT
 
 # Cheap and offline: the database exists, opens read-only and holds quotes. It never

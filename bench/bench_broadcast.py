@@ -44,7 +44,6 @@ from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import Settings
 from bot.daily.service import DailyService
 from bot.daily.subscriptions import SubscriptionStore
 from bot.fake_telegram.api import FakeBotAPI
@@ -166,7 +165,7 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
             claim_times: list[float] = []
             lookups: list[float] = []
             async with bot:
-                service = DailyService(store, bot, Settings(db_path=db))
+                service = DailyService(store, bot)
                 real_claim = service.deliveries.claim
 
                 async def timed_claim(*args: Any, **kwargs: Any) -> Any:
@@ -199,7 +198,7 @@ async def run(chats: int, seed: int, corpus_db: Path | None = None) -> int:
                 talker.cancel()
                 elapsed = time.monotonic() - started
         finally:
-            # Always: an open aiosqlite thread would keep the process from exiting.
+            # Always: the store's thread and connection end with it.
             await store.close()
 
     daily = [m for m in fake.sent if m.text.startswith(DAILY_PREFIX)]

@@ -61,7 +61,8 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.app import build_application, start_resources, stop_resources  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.fake_telegram.api import FakeBotAPI, SentMessage  # noqa: E402
+from bot.fake_telegram.api import FakeBotAPI  # noqa: E402
+from bot.fake_telegram.state import SentMessage  # noqa: E402
 from bot.store import QuoteStore  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

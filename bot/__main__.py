@@ -21,7 +21,8 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.corpus import parse_file
 from bot.logs import setup_logging
 from bot.schema import StoreError
-from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
+from bot.seed_data import CATALOG_FILE, data_file
+from bot.store import QuoteStore
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -46,7 +47,7 @@ async def open_store(
     store = await QuoteStore.open(settings.db_path)
     if seed:
         try:
-            await store.ensure_seeded(DATA_DIR)
+            await store.ensure_seeded()
         except BaseException:
             await store.close()  # an open connection's thread would keep the process alive
             raise
@@ -56,14 +57,14 @@ async def open_store(
 @command("seed")
 async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     async with await open_store(args, settings, seed=False) as store:
-        report = await store.seed(Path(args.data))
+        report = await store.seed(Path(args.data) if args.data else None)
     print(f"{report.source}: {report.added} added, {report.unchanged} already present")
     return 0
 
 
 @command("import")
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = Catalog.load(DATA_DIR / CATALOG_FILE)
+    catalog = Catalog.load(data_file(CATALOG_FILE))
     path = Path(args.file)
     # Refuse a bad document before the database is opened (or created and seeded).
     quotes = parse_file(path, catalog, args.source)
@@ -228,15 +229,27 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return await lookup_command("search", args, settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class CommandLine(argparse.ArgumentParser):
+    """The ``quotebot`` parser, with each subcommand's parser by name (tests/test_readme.py
+    checks that the README documents every one of them and their options)."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+
+def build_parser() -> CommandLine:
+    parser = CommandLine(
         prog="quotebot", description="A Telegram bot that serves attributed quotes."
     )
+    parser.commands = {}
+    db_help = "SQLite database file (default: QUOTEBOT_DB or quotebot.db)"
+    # `quotebot --db PATH who hall` and `quotebot who hall --db PATH` both work: the
+    # subcommand's --db leaves the value alone unless it is given there (SUPPRESS).
+    parser.add_argument("--db", metavar="PATH", help=db_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str, *, lists: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--db", help="SQLite database file (default: QUOTEBOT_DB or quotebot.db)")
+        p = parser.commands[name] = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
         if lists:
             p.add_argument("--json", action="store_true", help="print JSON")
         return p
@@ -248,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("chat", "talk to the bot in this terminal through an offline fake Telegram")
     p = add("seed", "load data/statements.txt and data/catalog.toml into the database")
     p.add_argument(
-        "--data", default=str(DATA_DIR), help="folder with statements.txt and catalog.toml"
+        "--data",
+        metavar="DIR",
+        help="folder with statements.txt and catalog.toml (default: the shipped data)",
     )
     p = add("import", "import a statements document, or a .csv or .json collection")
     p.add_argument("file", help="file to import")

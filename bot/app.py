@@ -1,17 +1,18 @@
 """Wiring: ``build_application(settings, request=None)`` returns a ready PTB Application.
 
-The one place where handlers are registered, in this order (first match wins in a group):
-commands, button presses, inline queries, chat-member changes, then the private-chat
-pointer to /help for unknown commands. Resources open in ``post_init`` and close in
-``post_shutdown``; ``async with app`` does not run them, so callers that skip
-``run_polling`` must call :func:`start_resources` / :func:`stop_resources` themselves.
+The one place where handlers are registered: :func:`handler_list`, one ordered list in one
+group, where the first handler that matches an update handles it (so the ``d:`` buttons come
+before the generic button handler, and every command before the private-chat pointer to
+/help for unknown commands, then plain text in private chats, which is a search).
+Resources open in ``post_init`` and close in ``post_shutdown``; ``async with app`` does
+not run them, so callers that skip ``run_polling`` must call :func:`start_resources` /
+:func:`stop_resources` themselves.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -23,9 +24,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -36,24 +38,23 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import callbacks, handlers, inline, render
 from bot.config import Settings
-from bot.context import BotData, Context
-from bot.daily.commands import register_daily
-from bot.daily.service import start_daily, stop_daily
+from bot.context import BotData, Context, QuoteBotApp
+from bot.daily import commands as daily
 from bot.ratelimit import PriorityRateLimiter
 from bot.search.service import Lookup
-from bot.store import DATA_DIR, QuoteStore
+from bot.store import QuoteStore
 from bot.transport import BotApiRequest
 
 log = logging.getLogger(__name__)
 # A syntactically valid token for the offline console and tests; it reaches no real bot.
 OFFLINE_TOKEN = "123456:" + "offline-console-token-not-real-0000"[:35]
 
-QuoteBotApp = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
-
 COMMAND_HANDLERS = {
     "start": handlers.start,
     "help": handlers.help_command,
     **{name: handlers.command(name) for name in handlers.RUNNERS},
+    "daily": daily.daily_command,
+    "stats": daily.stats_command,
 }
 
 
@@ -86,17 +87,31 @@ def build_application(
     return app
 
 
-def register_handlers(app: QuoteBotApp) -> None:
+def handler_list() -> list[BaseHandler[Update, Context, None]]:
+    """Every handler, in order: the first that matches an update handles it."""
     # Edited messages would answer a command twice; only new messages count.
     new_messages = filters.UpdateType.MESSAGE
-    register_daily(app)  # /daily, /stats, d: buttons, my_chat_member; in group -1
-    for name, callback in COMMAND_HANDLERS.items():
-        app.add_handler(CommandHandler(name, callback, filters=new_messages))
-    app.add_handler(CallbackQueryHandler(callbacks.on_button))
-    app.add_handler(InlineQueryHandler(inline.on_inline_query))
-    app.add_handler(
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown)
-    )
+    return [
+        *(
+            CommandHandler(name, callback, filters=new_messages)
+            for name, callback in COMMAND_HANDLERS.items()
+        ),
+        CallbackQueryHandler(daily.on_daily_button, pattern=r"^d:"),
+        CallbackQueryHandler(callbacks.on_button),
+        InlineQueryHandler(inline.on_inline_query),
+        ChatMemberHandler(daily.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, daily.on_migrate),
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown),
+        # Plain text in a private chat is a search; in groups it is not the bot's business.
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & new_messages,
+            handlers.plain_text,
+        ),
+    ]
+
+
+def register_handlers(app: QuoteBotApp) -> None:
+    app.add_handlers(handler_list())
     app.add_error_handler(on_error)
 
 
@@ -104,7 +119,7 @@ async def start_resources(app: QuoteBotApp) -> None:
     """post_init: open the store (seeding it if empty), load the lookup indexes, set menus."""
     data = app.bot_data
     store = await QuoteStore.open(data.settings.db_path)
-    await store.ensure_seeded(DATA_DIR)
+    await store.ensure_seeded()
     lookup = Lookup(store)
     await lookup.load()
     data._store, data._lookup = store, lookup
@@ -112,12 +127,12 @@ async def start_resources(app: QuoteBotApp) -> None:
         await set_command_menus(app)
     except TelegramError as exc:  # cosmetic: the commands work without the menu
         log.warning("command menus not set: %s: %s", type(exc).__name__, exc)
-    await start_daily(app, **data.daily_options)
+    await daily.start_daily(app, **data.daily_options)
 
 
 async def stop_resources(app: QuoteBotApp) -> None:
     data = app.bot_data
-    await stop_daily(app)
+    await daily.stop_daily(app)
     if data._store is not None:
         await data._store.close()
         data._store = data._lookup = None

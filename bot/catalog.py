@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -71,40 +72,123 @@ class Catalog:
 
     def organisation_name(self, name_or_alias: str) -> str:
         """The catalog's name for an organisation given by name or alias, else as given."""
-        k = key(name_or_alias)
-        for org in self.organisations:
-            if k in {key(org.name), *(key(a) for a in org.aliases)}:
-                return org.name
-        return name_or_alias.strip()
+        return self._lookup.organisations.get(key(name_or_alias)) or name_or_alias.strip()
 
     def find_organisation(self, *texts: str) -> str | None:
         """The organisation named (by name or alias) in the first text that names one."""
         for text in texts:
             best: tuple[int, str] | None = None
-            for org in self.organisations:
-                for alias in (org.name, *org.aliases):
-                    pos = _find_term(alias, text)
-                    if pos is not None and (best is None or pos < best[0]):
-                        best = (pos, org.name)
+            folded = fold(text)
+            for term, name in self._lookup.organisation_terms:
+                pos = term.find(text, folded)
+                if pos is not None and (best is None or pos < best[0]):
+                    best = (pos, name)
             if best is not None:
                 return best[1]
         return None
 
     def find_cases(self, text: str) -> tuple[str, ...]:
         """Case names whose name or alias occurs in ``text`` (possessives included)."""
+        folded = fold(text)
+        if not self._lookup.any_case.names_one(text, folded):
+            return ()  # most texts name no case: one search instead of one per alias
         found = [
-            case.name
-            for case in self.cases
-            if any(_find_term(alias, text) is not None for alias in (case.name, *case.aliases))
+            name
+            for name, terms in self._lookup.case_terms
+            if any(term.find(text, folded) is not None for term in terms)
         ]
         return tuple(found)
 
     def case_name(self, name_or_alias: str) -> str:
-        k = key(name_or_alias)
+        return self._lookup.cases.get(key(name_or_alias)) or name_or_alias.strip()
+
+    @cached_property
+    def _lookup(self) -> _Lookup:
+        # Built once per catalog: an import asks these questions for every record, and
+        # folding every alias again each time was most of a large import's parsing time.
+        organisations: dict[str, str] = {}
+        for org in self.organisations:
+            for alias in (org.name, *org.aliases):
+                organisations.setdefault(key(alias), org.name)
+        cases: dict[str, str] = {}
         for case in self.cases:
-            if k in {key(case.name), key(case.slug), *(key(a) for a in case.aliases)}:
-                return case.name
-        return name_or_alias.strip()
+            for alias in (case.name, case.slug, *case.aliases):
+                cases.setdefault(key(alias), case.name)
+        return _Lookup(
+            organisations=organisations,
+            cases=cases,
+            organisation_terms=[
+                (_Term.of(alias), org.name)
+                for org in self.organisations
+                for alias in (org.name, *org.aliases)
+            ],
+            case_terms=[
+                (case.name, tuple(_Term.of(a) for a in (case.name, *case.aliases)))
+                for case in self.cases
+            ],
+            any_case=_AnyTerm.of(a for case in self.cases for a in (case.name, *case.aliases)),
+        )
+
+
+@dataclass(frozen=True)
+class _Term:
+    """A catalog name or alias, compiled once, found as whole words (see :meth:`find`)."""
+
+    pattern: re.Pattern[str]
+    in_capitals: bool
+
+    @classmethod
+    def of(cls, term: str) -> _Term:
+        # Short all-caps acronyms (AI, ODF) only match in capitals, so "ai" in a word never
+        # counts; everything else matches case-folded.
+        in_capitals = term.isupper() and len(term) <= 4
+        text = term if in_capitals else fold(term)
+        return cls(re.compile(rf"(?<![\w]){re.escape(text)}(?![\w])"), in_capitals)
+
+    def find(self, text: str, folded: str) -> int | None:
+        """Where the term starts in ``text`` (``folded`` is ``fold(text)``), else None."""
+        match = self.pattern.search(text if self.in_capitals else folded)
+        return match.start() if match else None
+
+
+@dataclass(frozen=True)
+class _AnyTerm:
+    """Whether any of many terms occurs, in one search of each form of the text."""
+
+    folded: re.Pattern[str] | None
+    in_capitals: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, terms: Iterable[str]) -> _AnyTerm:
+        folded: list[str] = []
+        in_capitals: list[str] = []
+        for term in terms:
+            if term.isupper() and len(term) <= 4:
+                in_capitals.append(re.escape(term))
+            else:
+                folded.append(re.escape(fold(term)))
+
+        def compiled(alternatives: list[str]) -> re.Pattern[str] | None:
+            if not alternatives:
+                return None
+            return re.compile(rf"(?<![\w])(?:{'|'.join(alternatives)})(?![\w])")
+
+        return cls(compiled(folded), compiled(in_capitals))
+
+    def names_one(self, text: str, folded: str) -> bool:
+        return bool(
+            (self.folded and self.folded.search(folded))
+            or (self.in_capitals and self.in_capitals.search(text))
+        )
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    organisations: dict[str, str]  # key of a name or alias -> the organisation's name
+    cases: dict[str, str]  # key of a name, slug or alias -> the case's name
+    organisation_terms: list[tuple[_Term, str]]
+    case_terms: list[tuple[str, tuple[_Term, ...]]]
+    any_case: _AnyTerm
 
 
 def _table_line(text: str, table: str, n: int) -> int:
@@ -144,15 +228,3 @@ def _catalog_strings(
             f'{field_name} must be a list of names, e.g. {field_name} = ["HRW", "Human Rights"]',
         )
     return tuple(v.strip() for v in values)
-
-
-def _find_term(term: str, text: str) -> int | None:
-    """Where ``term`` occurs in ``text`` as whole words (case-folded), else None.
-
-    Short all-caps acronyms (AI, ODF) only match in capitals, so "ai" in a word never counts.
-    """
-    if term.isupper() and len(term) <= 4:
-        match = re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", text)
-    else:
-        match = re.search(rf"(?<![\w]){re.escape(fold(term))}(?![\w])", fold(text))
-    return match.start() if match else None

@@ -12,15 +12,16 @@ import asyncio
 import html
 import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 import httpx
 from telegram import Update
 from telegram.request import HTTPXRequest
 
-from bot.app import QuoteBotApp, build_application, start_resources
+from bot.app import build_application, start_resources
 from bot.config import Settings
+from bot.context import QuoteBotApp
 from bot.fake_telegram.api import FakeBotAPI
 
 PRIVATE_CHAT = 4242
@@ -30,6 +31,13 @@ BANNER = (
     "/search torture. Type a number to press a button, '@ query' for inline mode,\n"
     "/group or /private to switch chats, /quit to leave.\n"
 )
+
+
+@dataclass(frozen=True)
+class InlineSwitch:
+    """A Share (``switch_inline_query``) button's action: run inline mode with ``query``."""
+
+    query: str
 
 
 class Terminal:
@@ -56,7 +64,9 @@ class Terminal:
             text,
             flags=re.DOTALL,
         )
-        text = re.sub(r"</?(code|pre|s|del|tg-spoiler|span)[^>]*>", "", text)
+        # A link shows its address after the label: the console has nothing to click.
+        text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 [\1]", text, flags=re.DOTALL)
+        text = re.sub(r"</?(code|pre|s|del|tg-spoiler|span|a)[^>]*>", "", text)
         return html.unescape(text)
 
     def print(self, text: str = "") -> None:
@@ -130,10 +140,17 @@ class Console:
 
     def show_buttons(self, chat_id: int, message_id: int, markup: dict[str, Any] | None) -> None:
         rows = (markup or {}).get("inline_keyboard", [])
-        buttons = [b for row in rows for b in row if "callback_data" in b]
+        buttons = [
+            b for row in rows for b in row if "callback_data" in b or "switch_inline_query" in b
+        ]
         if not buttons:
             return
-        self.choices = [(b["text"], (chat_id, message_id, b["callback_data"])) for b in buttons]
+        self.choices = [
+            (b["text"], (chat_id, message_id, b["callback_data"]))
+            if "callback_data" in b
+            else (b["text"], InlineSwitch(b["switch_inline_query"]))
+            for b in buttons
+        ]
         self.term.print(
             "  " + "  ".join(f"[{i}] {label}" for i, (label, _) in enumerate(self.choices, 1))
         )
@@ -143,6 +160,10 @@ class Console:
             self.term.print(f"(no button {number})")
             return
         label, action = self.choices[number - 1]
+        if isinstance(action, InlineSwitch):  # Telegram types "@QuoteBot query" in a chat
+            self.term.print(f"(pressed {label}: you type @QuoteBot {action.query})")
+            await self.inline(action.query)
+            return
         if isinstance(action, str):  # an inline result: it becomes a message in the chat
             self.term.print("you sent via @QuoteBot:")
             self.term.print(self.term.render(action))

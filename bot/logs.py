@@ -64,9 +64,8 @@ _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 
 # Loggers too chatty for INFO. httpx logs every request URL (token included) at INFO.
 _QUIET_UNLESS_DEBUG = ("httpx", "httpcore")
-# APScheduler logs every job run at INFO; aiosqlite logs every database call at DEBUG with
-# the repr of its arguments (whole batches of quotes, users' search text).
-_ALWAYS_QUIET = ("apscheduler", "aiosqlite")
+# APScheduler logs every job run at INFO.
+_ALWAYS_QUIET = ("apscheduler",)
 
 _HANDLER_MARK = "_quotebot_handler"
 
@@ -205,8 +204,7 @@ def setup_logging(
 
     Replaces the handler a previous call installed (so calling it twice does not double
     lines) and leaves other handlers alone. Sets the root level from ``level``; quiets httpx
-    and httpcore to WARNING unless ``level`` is DEBUG, and APScheduler and aiosqlite to
-    WARNING always.
+    and httpcore to WARNING unless ``level`` is DEBUG, and APScheduler to WARNING always.
     Also routes uncaught exceptions through the same handler, so a crash traceback printed
     to the console is redacted and one line too.
     """

@@ -7,12 +7,16 @@ Messages never exceed Telegram's 4096 characters; callback data never exceeds 64
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
+from bot.text import fold
 
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
@@ -113,13 +117,77 @@ def query_button(label: str, command: str, query: str) -> InlineKeyboardButton |
     return button(label, data)
 
 
+def organisation_shown(quote: StoredQuote) -> str | None:
+    """The organisation to name after the role: None when the speaker is the organisation
+    or the role already names it ("Director … in Human Rights Watch")."""
+    org = quote.organisation
+    if not org:
+        return None
+    named = re.compile(rf"(?<!\w){re.escape(fold(org))}(?!\w)")
+    if named.search(fold(quote.speaker)) or named.search(fold(quote.role)):
+        return None
+    return org
+
+
 def attribution(quote: StoredQuote) -> str:
     parts = [f"— <b>{e(quote.speaker)}</b>"]
     if quote.role:
         parts.append(f", {e(quote.role)}")
-    if quote.organisation and quote.organisation != quote.speaker:
-        parts.append(f" ({e(quote.organisation)})")
+    if org := organisation_shown(quote):
+        parts.append(f" ({e(org)})")
     return "".join(parts)
+
+
+# -- where the statement was published: one line under the attribution ----------------------
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SOURCE_NOT_RECORDED = "Source: not recorded"
+LIKELY_SOURCE = "likely: the exact words not seen in the original"
+
+
+def partial_date(date: PartialDate) -> str:
+    """``9 Jan 2014``, ``Aug 2013`` or ``2013``: as precise as known, never padded."""
+    if date.month is None:
+        return str(date.year)
+    month = f"{MONTHS[date.month - 1]} {date.year}"
+    return f"{date.day} {month}" if date.day is not None else month
+
+
+def link(label_html: str, url: str) -> str:
+    """``label_html`` (already escaped) as a link to ``url``; unlinked when there is none."""
+    if not url:
+        return label_html
+    return f'<a href="{html.escape(url, quote=True)}">{label_html}</a>'
+
+
+def compilation_site(compilation: Compilation) -> str:
+    """How a compilation is named in a line: its publisher up to any parenthesis
+    ("mukhtarablyazov.org"), else its web address's host."""
+    name = compilation.publisher.split(" (")[0].strip()
+    if not name:
+        host = urlsplit(compilation.url).hostname or ""
+        name = host.removeprefix("www.")
+    return name or compilation.title or "a compilation"
+
+
+def source_line(publication: Publication) -> str:
+    """The one source line every quote view shows (HTML), linked where a URL is known:
+    the original (publisher · kind · date), else the compilation it was taken from, else
+    a plain "not recorded" — never the import file's name."""
+    if publication.publisher or publication.url:
+        parts = [publication.publisher, publication.kind]
+        if publication.published:
+            parts.append(partial_date(publication.published))
+        label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
+        line = "Source: " + link(e(label), publication.url)
+        if publication.status is Status.LIKELY:
+            line += f" <i>({e(LIKELY_SOURCE)})</i>"
+        return line
+    if publication.compilation:
+        compilation = publication.compilation
+        label = f"compilation on {compilation_site(compilation)} — original not found"
+        return "Source: " + link(e(label), compilation.url)
+    return SOURCE_NOT_RECORDED
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -168,14 +236,64 @@ def result_heading(title: str | None, total: int) -> str | None:
     return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
 
 
+def _shown_query(query: str, limit: int = 60) -> str:
+    return e(query if len(query) <= limit else query[:limit] + "…")
+
+
+def search_heading(query: str, total: int) -> str:
+    """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
+    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+
+
+def random_heading(query: str) -> str:
+    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
+
+
+def deep_link(bot_username: str, quote_id: int) -> str:
+    """The t.me link that opens quote ``quote_id`` in a private chat with the bot."""
+    return f"https://t.me/{bot_username}?start=q_{quote_id}"
+
+
+def full_text_pointer(quote_id: int, bot_username: str | None) -> str:
+    """Where to read the rest of a cut quote: ``/quote N`` in the bot's own chats; in an
+    inline result (someone else's chat, where /quote reaches no bot) a deep link."""
+    if bot_username:
+        return link("full text", deep_link(bot_username, quote_id))
+    return f"full text: /quote {quote_id}"
+
+
+def _quote_footer(
+    quote: StoredQuote, position: tuple[int, int] | None, cut: bool, bot_username: str | None
+) -> list[str]:
+    """The lines under the quote: attribution, source line, then number, cases, position."""
+    meta = [f"#{quote.id}"]
+    if quote.cases:
+        meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
+    if position:
+        meta.append(f"{position[0]}/{position[1]}")
+    if cut:
+        meta.append(full_text_pointer(quote.id, bot_username))
+    return [attribution(quote), source_line(quote.publication), "<i>" + " · ".join(meta) + "</i>"]
+
+
+def plain_length(html_text: str) -> int:
+    """The length Telegram counts against 4096: the text without tags, entities decoded."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", html_text)))
+
+
 def _quote_parts(
     quote: StoredQuote,
     matched: Sequence[tuple[int, int]],
     position: tuple[int, int] | None,
     heading: str | None,
     limit_parts: int | None,
+    bot_username: str | None = None,
 ) -> list[str]:
-    parts = split_text(quote.text)
+    # The quote's share of the message is what the heading and footer leave (long roles
+    # and source lines included), with room for the part label and the " …".
+    framing = "\n".join([heading or "", *_quote_footer(quote, position, True, bot_username)])
+    budget = min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40)
+    parts = split_text(quote.text, budget)
     shown = parts[:limit_parts] if limit_parts else parts
     messages = []
     for index, (start, end) in enumerate(shown):
@@ -196,15 +314,7 @@ def _quote_parts(
             body += " …"
         lines.append(f"<blockquote>{body}</blockquote>")
         if last:
-            lines.append(attribution(quote))
-            meta = [f"#{quote.id}"]
-            if quote.cases:
-                meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
-            if position:
-                meta.append(f"{position[0]}/{position[1]}")
-            if len(shown) < len(parts):
-                meta.append(f"full text: /quote {quote.id}")
-            lines.append("<i>" + " · ".join(meta) + "</i>")
+            lines += _quote_footer(quote, position, len(shown) < len(parts), bot_username)
         messages.append("\n".join(lines))
     return messages
 
@@ -215,15 +325,17 @@ def render_quote(
     matched: Sequence[tuple[int, int]] = (),
     position: tuple[int, int] | None = None,
     heading: str | None = None,
+    bot_username: str | None = None,
 ) -> str:
     """The quote as one HTML message; a quote too long for one message shows its first part,
-    ending between sentences, and points to /quote for the rest."""
-    return _quote_parts(quote, matched, position, heading, limit_parts=1)[0]
+    ending between sentences, and points to /quote for the rest (with ``bot_username``, for
+    inline results: to the deep link that opens it in the bot's chat)."""
+    return _quote_parts(quote, matched, position, heading, 1, bot_username)[0]
 
 
 def render_quote_full(quote: StoredQuote, *, heading: str | None = None) -> list[str]:
     """The whole quote: one message, or several split between sentences, never cut."""
-    return _quote_parts(quote, (), None, heading, limit_parts=None)
+    return _quote_parts(quote, (), None, heading, None)
 
 
 def _shift_for_strip(chunk: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -248,9 +360,39 @@ def cite_message(quote: StoredQuote) -> list[str]:
     return [e(text[s:t].strip()) for s, t in split_text(text, 3800)]
 
 
+SHARE = "↗ Share"
+
+
+def share_button(quote: StoredQuote) -> InlineKeyboardButton:
+    """Opens the chat picker with ``@bot #N`` typed: the quote, dropped into any chat."""
+    return InlineKeyboardButton(SHARE, switch_inline_query=f"#{quote.id}")
+
+
+def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[share_button(quote)]])
+
+
+def speaker_button_data(speaker_id: int) -> str:
+    return f"w:{speaker_id}"
+
+
+def case_button_data(case_name: str) -> str:
+    return f"q:c:{case_name}"
+
+
 def pager_keyboard(
-    token: str, index: int, total: int, quote: StoredQuote, *, extra: bool = True
-) -> InlineKeyboardMarkup | None:
+    token: str,
+    index: int,
+    total: int,
+    quote: StoredQuote,
+    *,
+    extra: bool = True,
+    omit: Sequence[str] = (),
+    again: str | None = None,
+) -> InlineKeyboardMarkup:
+    """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
+    the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
+    /random with that filter once more; last, the Share button."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -260,15 +402,21 @@ def pager_keyboard(
         if index < total - 1:
             nav.append(button("▶", f"p:{token}:{index + 1}"))
         rows.append(nav)
+    if again is not None and (another := query_button("🎲 Another", "random", again)):
+        rows.append([another])
     if extra:
-        rows.append([button(f"More by {quote.speaker}"[:40], f"w:{quote.speaker_id}")])
+        if (speaker := speaker_button_data(quote.speaker_id)) not in omit:
+            rows.append([button(f"More by {quote.speaker}"[:40], speaker)])
         # Case buttons carry the case name; skip one whose name is too long for callback data.
         case_buttons = [
-            b for c in quote.cases[:2] if (b := query_button(f"Case: {c}"[:40], "case", c))
+            b
+            for c in quote.cases[:2]
+            if case_button_data(c) not in omit and (b := query_button(f"Case: {c}"[:40], "case", c))
         ]
         if case_buttons:
             rows.append(case_buttons)
-    return InlineKeyboardMarkup(rows) if rows else None
+    rows.append([share_button(quote)])
+    return InlineKeyboardMarkup(rows)
 
 
 def speakers_listing(speakers: Sequence[SpeakerRow]) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -321,6 +469,10 @@ NO_SUCH_QUOTE = "There is no quote #{id}. Quote numbers are shown under each quo
 NO_RANDOM = (
     "No quote matches <i>{filter}</i>. "
     "Try <code>/random</code> or <code>/random case:pavlov</code>."
+)
+PLAIN_TEXT_HINT = (
+    "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
+    "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
 

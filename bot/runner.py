@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, TypeVar
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 
-from bot.app import QuoteBotApp, start_resources, stop_resources
+from bot.app import start_resources, stop_resources
 from bot.config import SettingsError
+from bot.context import QuoteBotApp
 from bot.ratelimit import retry_seconds
 
 if TYPE_CHECKING:

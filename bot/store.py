@@ -1,22 +1,25 @@
 """QuoteStore: the quotes database behind the bot.
 
-One aiosqlite connection (WAL) is the single writer. Every unit of work (a lookup, an
-import) runs as one synchronous function in the connection's thread via :meth:`QuoteStore.run`:
-one thread hop per unit instead of one per statement. The tables are defined in
+One SQLite connection (WAL) is the single writer, owned by one thread: the store's thread.
+Every unit of work (a lookup, an import) runs there as one synchronous function via
+:meth:`QuoteStore.run`: one thread hop per unit instead of one per statement, and the event
+loop never waits on SQLite. :func:`unit_of_work` turns such a function into a method, so a
+store's async API is a list of its units. The tables are defined in
 ``bot/schema.py``; imports are written by ``bot/importing.py``; the search engine
 (``bot/search/sql.py``) and the daily stores (``bot/daily/``) share this connection.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import random
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bot import publications
 from bot.catalog import Catalog
@@ -25,12 +28,27 @@ from bot.importing import ImportReport, add_quotes, fingerprint
 from bot.provenance import UNKNOWN, Publication
 from bot.provenance_file import SourcesFile
 from bot.schema import StoreError, configure, max_quote_id, migrate, placeholders
+from bot.seed_data import CATALOG_FILE, SEED_DOCUMENT, SOURCES_FILE, data_dir
 
 T = TypeVar("T")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SEED_DOCUMENT = "statements.txt"
-CATALOG_FILE = "catalog.toml"
-SOURCES_FILE = "sources.toml"  # the seed's provenance (bot/provenance_file.py)
+P = ParamSpec("P")
+Unit = Callable[Concatenate[sqlite3.Connection, P], T]
+"""A unit of work: a synchronous function of the connection, run on the store's thread."""
+
+
+class RunsUnits(Protocol):
+    async def run(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+
+def unit_of_work(fn: Unit[P, T]) -> Callable[Concatenate[RunsUnits, P], Coroutine[Any, Any, T]]:
+    """The async method form of ``fn(conn, ...)``: ``await store.method(...)`` runs it as one
+    unit on the store's thread. For class bodies: ``speakers = unit_of_work(_speakers)``."""
+
+    @functools.wraps(fn)
+    async def method(self: RunsUnits, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.run(fn, *args, **kwargs)
+
+    return method
 
 
 PUBLICATION_COLUMNS = ", ".join(f"p.{c.strip()}" for c in publications.COLUMNS.split(","))
@@ -112,131 +130,6 @@ class CaseRow:
     quotes: int
 
 
-class QuoteStore:
-    """The quotes database. Use ``await QuoteStore.open(path)`` and ``await store.close()``."""
-
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        self._db = db
-        self.path = path
-
-    @classmethod
-    async def open(cls, path: Path | str) -> QuoteStore:
-        path = Path(path)
-        if str(path) != ":memory:" and not path.expanduser().parent.is_dir():
-            raise StoreError(f"cannot open database {path}: directory {path.parent} does not exist")
-        try:
-            db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from None
-        store = cls(db, path)
-        try:
-            await store.run(configure)
-            await store.run(migrate)
-        except sqlite3.DatabaseError as exc:
-            await db.close()
-            raise StoreError(f"cannot use database {path}: {exc}") from None
-        except BaseException:
-            await db.close()  # an open connection's thread would keep the process alive
-            raise
-        return store
-
-    async def close(self) -> None:
-        await self._db.close()
-
-    async def __aenter__(self) -> QuoteStore:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` in the connection's thread as one unit of work.
-
-        aiosqlite has no public hook for this; ``_execute`` has been stable since 0.17 and
-        saves a thread hop per statement on hot paths such as lookups.
-        """
-        db = self._db
-        return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
-
-    # -- writing --------------------------------------------------------------------------
-
-    async def add_quotes(
-        self, quotes: Sequence[Quote], catalog: Catalog, source: str
-    ) -> ImportReport:
-        """Add quotes in one transaction; existing ones (same speaker and text) keep their id."""
-        return await self.run(add_quotes, quotes, catalog, source)
-
-    async def import_file(
-        self, path: Path, catalog: Catalog, source: str | None = None
-    ) -> ImportReport:
-        quotes = parse_file(path, catalog, source)  # raises before anything is written
-        return await self.add_quotes(quotes, catalog, source or path.name)
-
-    async def seed(self, data_dir: Path = DATA_DIR) -> ImportReport:
-        """Load the seed statements with their provenance (``sources.toml``, when present):
-        idempotent, ids never change; the provenance file's facts replace what the seed
-        statements had, so re-seeding an older database gives it the facts too."""
-        catalog, quotes = _seed_quotes(data_dir)  # raises before anything is written
-        return await self.run(add_quotes, quotes, catalog, SEED_DOCUMENT, True)
-
-    async def ensure_seeded(self, data_dir: Path = DATA_DIR) -> ImportReport | None:
-        """Seed from ``data_dir`` when the store holds no quotes, so nobody has to run seed.
-
-        A store that has quotes gets the seed's provenance for those seed statements it
-        holds without any record (a database from before source records); nothing else
-        changes and nothing is added.
-        """
-        if not await self.has_quotes():
-            return await self.seed(data_dir)
-        if (data_dir / SOURCES_FILE).is_file():
-            _, quotes = _seed_quotes(data_dir)
-            records = [(fingerprint(q), q.publication) for q in quotes]
-            await self.run(publications.fill_missing_publications, records)
-        return None
-
-    # -- reading --------------------------------------------------------------------------
-
-    async def has_quotes(self) -> bool:
-        """Whether any quote is stored: cheap at any size, unlike ``count(*)`` (1.3 s at 1M)."""
-        return await self.run(
-            lambda c: bool(c.execute("SELECT EXISTS (SELECT 1 FROM quotes)").fetchone()[0])
-        )
-
-    async def count_quotes(self) -> int:
-        return await self.run(lambda c: c.execute("SELECT count(*) FROM quotes").fetchone()[0])
-
-    async def quotes(self, limit: int = -1, offset: int = 0) -> list[StoredQuote]:
-        sql = QUOTE_SELECT + " ORDER BY q.source_id, q.position, q.id LIMIT ? OFFSET ?"
-        return await self.run(_fetch_quotes, sql, (limit, offset))
-
-    async def get_quote(self, quote_id: int) -> StoredQuote | None:
-        found = await self.get_quotes([quote_id])
-        return found[0] if found else None
-
-    async def get_quotes(self, ids: Sequence[int]) -> list[StoredQuote]:
-        return await self.run(fetch_quotes_by_id, ids)
-
-    async def speakers(self) -> list[SpeakerRow]:
-        return await self.run(_speakers)
-
-    async def cases(self) -> list[CaseRow]:
-        return await self.run(_cases)
-
-    async def random_quote_id(
-        self,
-        *,
-        speaker_ids: Iterable[int] = (),
-        case_ids: Iterable[int] = (),
-        rng: random.Random | None = None,
-    ) -> int | None:
-        return await self.run(
-            _random_quote_id, tuple(speaker_ids), tuple(case_ids), rng or random.Random()
-        )
-
-    async def stats(self) -> dict[str, int]:
-        return await self.run(_stats)
-
-
 def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
     """The seed document's statements, each with its publication from ``sources.toml``."""
     catalog = Catalog.load(data_dir / CATALOG_FILE)
@@ -245,6 +138,25 @@ def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
     if sources.is_file():
         quotes = SourcesFile.load(sources).apply(quotes)
     return catalog, quotes
+
+
+def _has_quotes(conn: sqlite3.Connection) -> bool:
+    """Whether any quote is stored: cheap at any size, unlike ``count(*)`` (1.3 s at 1M)."""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM quotes)").fetchone()[0])
+
+
+def _count_quotes(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM quotes").fetchone()[0])
+
+
+def _quotes(conn: sqlite3.Connection, limit: int = -1, offset: int = 0) -> list[StoredQuote]:
+    sql = QUOTE_SELECT + " ORDER BY q.source_id, q.position, q.id LIMIT ? OFFSET ?"
+    return _fetch_quotes(conn, sql, (limit, offset))
+
+
+def _get_quote(conn: sqlite3.Connection, quote_id: int) -> StoredQuote | None:
+    found = fetch_quotes_by_id(conn, [quote_id])
+    return found[0] if found else None
 
 
 def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:
@@ -284,10 +196,12 @@ def _cases(conn: sqlite3.Connection) -> list[CaseRow]:
 
 def _random_quote_id(
     conn: sqlite3.Connection,
-    speaker_ids: tuple[int, ...],
-    case_ids: tuple[int, ...],
-    rng: random.Random,
+    *,
+    speaker_ids: Iterable[int] = (),
+    case_ids: Iterable[int] = (),
+    rng: random.Random | None = None,
 ) -> int | None:
+    speaker_ids, case_ids, rng = tuple(speaker_ids), tuple(case_ids), rng or random.Random()
     where: list[str] = []
     params: list[Any] = []
     if speaker_ids:
@@ -339,3 +253,123 @@ def _stats(conn: sqlite3.Connection) -> dict[str, int]:
         "schema_version": int(conn.execute("PRAGMA user_version").fetchone()[0]),
         "database_bytes": int(page_size * pages),
     }
+
+
+class QuoteStore:
+    """The quotes database. Use ``await QuoteStore.open(path)`` and ``await store.close()``."""
+
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, path: Path) -> None:
+        self._conn = conn
+        self._thread = thread
+        self._closed = False
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> QuoteStore:
+        path = Path(path)
+        if str(path) != ":memory:" and not path.expanduser().parent.is_dir():
+            raise StoreError(f"cannot open database {path}: directory {path.parent} does not exist")
+        # One worker: the connection is created, used and closed on that thread only.
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quotebot-store")
+        connect = functools.partial(sqlite3.connect, path, isolation_level=None)
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(thread, connect)
+        except sqlite3.Error as exc:
+            thread.shutdown()
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        except BaseException:
+            thread.shutdown()
+            raise
+        store = cls(conn, thread, path)
+        try:
+            await store.run(configure)
+            await store.run(migrate)
+        except sqlite3.DatabaseError as exc:
+            await store.close()
+            raise StoreError(f"cannot use database {path}: {exc}") from None
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Close the connection and end the store's thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+        finally:
+            self._thread.shutdown()  # the worker is idle by now: this returns at once
+
+    async def __aenter__(self) -> QuoteStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def run(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on the store's thread as one unit of work."""
+        call = functools.partial(fn, self._conn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def add_quotes(
+        self, quotes: Sequence[Quote], catalog: Catalog, source: str
+    ) -> ImportReport:
+        """Add quotes in one transaction; existing ones (same speaker and text) keep their id."""
+        return await self.run(add_quotes, quotes, catalog, source)
+
+    async def import_file(
+        self, path: Path, catalog: Catalog, source: str | None = None
+    ) -> ImportReport:
+        quotes = parse_file(path, catalog, source)  # raises before anything is written
+        return await self.add_quotes(quotes, catalog, source or path.name)
+
+    async def seed(self, folder: Path | None = None) -> ImportReport:
+        """Load the seed statements with their provenance (``sources.toml``, when present):
+        idempotent, ids never change; the provenance file's facts replace what the seed
+        statements had, so re-seeding an older database gives it the facts too."""
+        catalog, quotes = _seed_quotes(folder or data_dir())  # raises before any write
+        return await self.run(add_quotes, quotes, catalog, SEED_DOCUMENT, True)
+
+    async def ensure_seeded(self, folder: Path | None = None) -> ImportReport | None:
+        """Seed from ``folder`` (default: the shipped data) when the store holds no quotes,
+        so nobody has to run seed.
+
+        A store that has quotes gets the seed's provenance for those seed statements it
+        holds without any record (a database from before source records); nothing else
+        changes and nothing is added.
+        """
+        if not await self.has_quotes():
+            return await self.seed(folder)
+        folder = folder or data_dir()
+        if (folder / SOURCES_FILE).is_file():
+            _, quotes = _seed_quotes(folder)
+            records = [(fingerprint(q), q.publication) for q in quotes]
+            await self.run(publications.fill_missing_publications, records)
+        return None
+
+    # -- reading --------------------------------------------------------------------------
+
+    has_quotes = unit_of_work(_has_quotes)
+    count_quotes = unit_of_work(_count_quotes)
+    quotes = unit_of_work(_quotes)
+    get_quote = unit_of_work(_get_quote)
+    get_quotes = unit_of_work(fetch_quotes_by_id)
+    speakers = unit_of_work(_speakers)
+    cases = unit_of_work(_cases)
+    random_quote_id = unit_of_work(_random_quote_id)
+    stats = unit_of_work(_stats)
+
+
+class FeatureStore:
+    """A feature's tables on the shared :class:`QuoteStore` (the daily subscriptions and
+    deliveries): its :func:`unit_of_work` methods run on the store's thread too."""
+
+    def __init__(self, store: QuoteStore) -> None:
+        self.store = store
+
+    async def run(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.store.run(fn, *args, **kwargs)

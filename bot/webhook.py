@@ -22,7 +22,7 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 
-from bot.app import QuoteBotApp
+from bot.context import QuoteBotApp
 from bot.transport import clean_update
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,11 @@ from telegram import Update
 from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
-from bot.app import QuoteBotApp, build_application, start_resources, stop_resources
+from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.fake_telegram.api import FakeBotAPI, SentMessage
+from bot.context import QuoteBotApp
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.state import SentMessage
 
 PRIVATE = 5001
 GROUP = -100777
@@ -67,8 +69,12 @@ def button_data(message: SentMessage, label_start: str) -> str:
 
 
 @asynccontextmanager
-async def running_bot(db_path: Path, **settings: Any) -> AsyncIterator[BotHarness]:
-    fake = FakeBotAPI(username=BOT_NAME)
+async def running_bot(
+    db_path: Path, *, fake: FakeBotAPI | None = None, **settings: Any
+) -> AsyncIterator[BotHarness]:
+    """The bot on ``db_path``. Pass the previous run's ``fake`` to simulate a restart: the
+    chats and messages survive, the process state does not."""
+    fake = fake or FakeBotAPI(username=BOT_NAME)
     app = build_application(
         Settings(db_path=db_path, **settings),
         HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),

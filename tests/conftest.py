@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import Catalog
-from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
+from bot.seed_data import CATALOG_FILE, data_file
+from bot.store import QuoteStore
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
@@ -22,7 +23,7 @@ def test_data() -> Path:
 
 @pytest.fixture
 def catalog() -> Catalog:
-    return Catalog.load(DATA_DIR / CATALOG_FILE)
+    return Catalog.load(data_file(CATALOG_FILE))
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.daily.commands import register_daily
-from bot.daily.service import DailyService, start_daily, stop_daily
-from bot.fake_telegram.api import FakeBotAPI, SentMessage
+from bot.daily.commands import start_daily, stop_daily
+from bot.daily.service import DailyService
+from bot.fake_telegram.api import FakeBotAPI
+from bot.fake_telegram.state import SentMessage
 from bot.flood import Allowance, FloodGuard
 from bot.ratelimit import PriorityRateLimiter
 
@@ -26,7 +27,7 @@ DAILY_TEXT = "📅 Quote of the day"
 
 class FakeClock:
     """Virtual time. ``sleep(d)`` lets the rest of the program catch up (other tasks, and
-    database work in aiosqlite's thread, counted in ``busy``), then moves time to now + d:
+    database work on the store's thread, counted in ``busy``), then moves time to now + d:
     time passes only while everything else waits, as it would on a fast machine."""
 
     def __init__(self, start: datetime) -> None:
@@ -57,7 +58,7 @@ class FakeClock:
         for _ in range(5):
             for _ in range(10):
                 await asyncio.sleep(0)
-            if self.busy:  # a database call is running in aiosqlite's thread
+            if self.busy:  # a database call is running on the store's thread
                 self._idle.clear()
                 await self._idle.wait()
 
@@ -65,10 +66,10 @@ class FakeClock:
         """Count ``store.run`` calls in flight (see ``settle``)."""
         run = store.run
 
-        async def tracked(fn: Any, *args: Any) -> Any:
+        async def tracked(fn: Any, *args: Any, **kwargs: Any) -> Any:
             self.busy += 1
             try:
-                return await run(fn, *args)
+                return await run(fn, *args, **kwargs)
             finally:
                 self.busy -= 1
                 if not self.busy:
@@ -131,7 +132,6 @@ async def daily_bot(
     app.bot_data.flood = FloodGuard(
         private=unlimited, group=unlimited, duplicate_window=0, clock=clock.monotonic
     )
-    register_daily(app)  # idempotent: app.py has registered it already
     options.setdefault("clock", clock.now)
     options.setdefault("sleep", clock.sleep)
     app.bot_data.daily_options = {"catch_up": catch_up, **options}

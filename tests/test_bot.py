@@ -251,13 +251,13 @@ async def test_every_command_without_arguments_answers_in_private_and_group(
 async def add_quotes(bot: BotHarness, texts: list[str], speaker: str = "Ann Example") -> None:
     from bot.catalog import Catalog
     from bot.corpus import Quote
-    from bot.store import CATALOG_FILE, DATA_DIR
+    from bot.seed_data import CATALOG_FILE, data_file
 
     quotes = [
         Quote(text, speaker, "Researcher", "Human Rights Watch", (), "extra.json", i + 1)
         for i, text in enumerate(texts)
     ]
-    await bot.app.bot_data.store.add_quotes(quotes, Catalog.load(DATA_DIR / CATALOG_FILE), "x")
+    await bot.app.bot_data.store.add_quotes(quotes, Catalog.load(data_file(CATALOG_FILE)), "x")
 
 
 async def test_a_long_quote_is_split_between_sentences_never_cut(bot: BotHarness) -> None:

@@ -340,7 +340,7 @@ async def test_two_senders_never_claim_the_same_day(tmp_path: Path) -> None:
         async with await QuoteStore.open(tmp_path / "q.db") as other_store:
             from bot.daily.service import DailyService
 
-            other = DailyService(other_store, bot.app.bot, bot.app.bot_data.settings,
+            other = DailyService(other_store, bot.app.bot,
                                  clock=clock.now, sleep=clock.sleep)  # fmt: skip
             await asyncio.gather(bot.service.run_due(), other.run_due())
         assert Counter(m.chat_id for m in bot.daily_sends()) == Counter(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.store import DATA_DIR
+from bot.seed_data import data_file
 
 REPO = Path(__file__).resolve().parent.parent
 QUOTE_KEYS = {"id", "text", "speaker", "role", "organisation", "cases", "source"}
@@ -237,6 +237,23 @@ def test_a_database_without_permission(cli: Cli, tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def test_db_option_before_or_after_the_command(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = isolated_env / "before.db", isolated_env / "after.db"
+    assert main(["--db", str(before), "seed"]) == 0
+    assert main(["seed", "--db", str(after)]) == 0
+    assert main(["--db", str(before), "who", "hall"]) == 0
+    out = capsys.readouterr().out
+    assert "Julia Hall" in out
+    assert before.is_file() and after.is_file()
+    assert not (isolated_env / "quotebot.db").exists(), "the default database was used"
+    # Given twice, the one after the command wins, as it is the more specific.
+    other = isolated_env / "other.db"
+    assert main(["--db", str(before), "stats", "--db", str(other)]) == 0
+    assert other.is_file()
+
+
 def test_no_command_prints_help(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
     out = capsys.readouterr().out
@@ -274,7 +291,7 @@ def test_a_locked_database_gets_a_message_not_a_traceback(
     holder.execute("BEGIN EXCLUSIVE")
     try:
         assert (
-            main(["import", str(DATA_DIR / "statements.txt"), "--source", "again", "--db", str(db)])
+            main(["import", str(data_file("statements.txt")), "--source", "again", "--db", str(db)])
             == 2
         )
     finally:

@@ -9,10 +9,10 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.corpus import Quote, parse_file, parse_statements, split_attribution
-from bot.store import DATA_DIR, SEED_DOCUMENT
+from bot.seed_data import SEED_DOCUMENT, data_file
 from bot.text import DocumentError
 
-SEED = DATA_DIR / SEED_DOCUMENT
+SEED = data_file(SEED_DOCUMENT)
 ABLYAZOV, PAVLOV, SHALABAYEVA = "Mukhtar Ablyazov", "Aleksandr Pavlov", "Alma Shalabayeva"
 AI, HRW = "Amnesty International", "Human Rights Watch"
 ODF, UNW = "Open Dialog Foundation", "UN Watch"

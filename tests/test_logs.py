@@ -53,7 +53,7 @@ class Counter(logging.Handler):
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    names = ("httpx", "httpcore", "apscheduler", "aiosqlite", "telegram")
+    names = ("httpx", "httpcore", "apscheduler", "telegram")
     levels = {name: logging.getLogger(name).level for name in names}
     hook = sys.excepthook
     yield
@@ -202,7 +202,6 @@ def test_levels_and_noisy_libraries() -> None:
     logging.getLogger("bot").debug("shown")
     logging.getLogger("httpx").info(f"HTTP Request: POST https://api.telegram.org/bot{TOKEN}/x")
     logging.getLogger("apscheduler.scheduler").info("still hidden at DEBUG")
-    logging.getLogger("aiosqlite").debug("executing <function ...>: hidden at DEBUG too")
     events = lines_of(stream)
     assert [e["event"] for e in events] == [
         "shown",

@@ -19,7 +19,8 @@ from bot.catalog import Catalog
 from bot.search import sql as search_store
 from bot.search.query import MAX_QUERY_CHARS, NAME_THRESHOLD, SEARCH_THRESHOLD
 from bot.search.service import Hit, Lookup, LookupResult
-from bot.store import CATALOG_FILE, DATA_DIR, QuoteStore
+from bot.seed_data import CATALOG_FILE, data_file
+from bot.store import QuoteStore
 
 HALL, DALHUISEN, WILLIAMSON = "Julia Hall", "John Dalhuisen", "Hugh Williamson"
 FARDEAU, ODF, UNW = "Jean-Marie Fardeau", "Open Dialog Foundation", "UN Watch"
@@ -581,7 +582,7 @@ async def test_a_locked_database_still_answers(seed_db: Path, tmp_path: Path) ->
 
 
 async def _catalog() -> Catalog:
-    return Catalog.load(DATA_DIR / CATALOG_FILE)
+    return Catalog.load(data_file(CATALOG_FILE))
 
 
 def _terms(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:

@@ -12,14 +12,15 @@ import pytest
 
 from bot.corpus import DocumentError
 from bot.provenance import UNKNOWN, Status
-from bot.store import DATA_DIR, SOURCES_FILE, QuoteStore, StoredQuote
+from bot.seed_data import SOURCES_FILE, data_file
+from bot.store import QuoteStore, StoredQuote
 
 SHARED_FILE = Path("/work/shared/provenance/seed-sources.toml")
 
 
 def provenance_files() -> list[Path]:
     """The shipped file always; the shared research file too where this checkout has it."""
-    return [DATA_DIR / SOURCES_FILE] + ([SHARED_FILE] if SHARED_FILE.is_file() else [])
+    return [data_file(SOURCES_FILE)] + ([SHARED_FILE] if SHARED_FILE.is_file() else [])
 
 
 def expected_facts(path: Path) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
@@ -76,7 +77,7 @@ async def test_the_nine_seed_quotes_carry_exactly_the_files_facts(
 def test_the_shipped_file_is_the_shared_file() -> None:
     if not SHARED_FILE.is_file():
         pytest.skip("the shared provenance research file is not in this checkout")
-    assert (DATA_DIR / SOURCES_FILE).read_text(encoding="utf-8") == SHARED_FILE.read_text(
+    assert (data_file(SOURCES_FILE)).read_text(encoding="utf-8") == SHARED_FILE.read_text(
         encoding="utf-8"
     )
 
@@ -100,6 +101,8 @@ async def test_an_older_database_gets_the_facts_on_upgrade(tmp_path: Path) -> No
     ids = {q.text: q.id for q in await store.quotes()}
     await store.close()
     conn = sqlite3.connect(path, isolation_level=None)
+    for later in ("result_lists", "chat_hints"):  # v6's tables
+        conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP INDEX quotes_by_publication")
     conn.execute("ALTER TABLE quotes DROP COLUMN publication_id")
     conn.execute("DROP TABLE publications")
@@ -144,7 +147,7 @@ def write_data(tmp_path: Path, sources: str) -> Path:
     data = tmp_path / "data"
     data.mkdir()
     for name in ("statements.txt", "catalog.toml"):
-        shutil.copy(DATA_DIR / name, data / name)
+        shutil.copy(data_file(name), data / name)
     (data / SOURCES_FILE).write_text(sources, encoding="utf-8")
     return data
 

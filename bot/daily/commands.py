@@ -1,50 +1,38 @@
 """Quote of the day in chats: /daily, /stats, the ``d:`` buttons, my_chat_member and the
-group-to-supergroup migration message, and ``register_daily(app)`` that adds them.
+group-to-supergroup migration message; and the service's start and stop with the application.
 
-Every handler runs in DAILY_GROUP (-1), ahead of the generic handlers, and ends processing
-there (see :func:`_stops`). Deliveries are :class:`bot.daily.service.DailyService`'s; the SQL is in
+The handlers are registered in ``bot/app.py``'s one ordered list (the ``d:`` buttons before the
+generic button handler). ``start_daily(app)`` (post_init, store open) starts the
+:class:`bot.daily.service.DailyService`, the JobQueue check and a catch-up pass;
+``stop_daily(app)`` (before the store closes) stops them; both are idempotent. The SQL is in
 :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    ApplicationHandlerStop,
-    BaseHandler,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
 
 from bot import render
-from bot.context import Context
+from bot.context import Context, QuoteBotApp
 from bot.daily import schedule
 from bot.daily.schedule import parse_time, parse_zone
-from bot.daily.service import DailyService
+from bot.daily.service import DailyService, Outcome
+from bot.daily.subscriptions import Status
 from bot.handlers import guarded, is_group, reply
-
-if TYPE_CHECKING:
-    from bot.app import QuoteBotApp
 
 # These handlers used to live in bot/daily.py: their log records keep that logger name, so
 # log filters and alerts on logger=bot.daily still see them.
 log = logging.getLogger("bot.daily")
 
 
-DAILY_GROUP = -1  # before the generic handlers (group 0); each handler ends processing
 _BUTTON = re.compile(r"d:(off|resume|on:([01]\d|2[0-3])([0-5]\d))")
 EXAMPLE = "<code>/daily 09:00</code> or <code>/daily 07:30 Europe/Paris</code>"
 BAD_TIME = (
@@ -67,25 +55,6 @@ _PAUSED_WHY = {
 }
 
 
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-
-
-def _stops(fn: Handler) -> Handler:
-    """Run a handler in DAILY_GROUP, then stop: the generic handlers must not see the update
-    too (the private-chat "unknown command" reply, the stale-button answer). A failure goes
-    to the application's error handlers, as it would in group 0."""
-
-    @functools.wraps(fn)
-    async def run(update: Update, context: Context) -> None:
-        try:
-            await fn(update, context)
-        except Exception as exc:
-            await context.application.process_error(update, exc)
-        raise ApplicationHandlerStop
-
-    return run
-
-
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
@@ -95,7 +64,7 @@ async def status_view(
     service: DailyService, chat_id: int, default_zone: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     sub = await service.subs.get(chat_id)
-    if sub is None or sub.status == "off":
+    if sub is None or sub.status is Status.OFF:
         zone = sub.timezone if sub else default_zone
         text = (
             "This chat has no quote of the day. Subscribe with "
@@ -104,7 +73,7 @@ async def status_view(
         )
         return text, InlineKeyboardMarkup([[render.button("Subscribe at 09:00", "d:on:0900")]])
     at, zone = schedule.format_time(sub.at), render.e(sub.timezone)
-    if sub.status == "paused":
+    if sub.status is Status.PAUSED:
         why = _PAUSED_WHY.get(sub.reason, "it was paused")
         text = (
             f"The quote of the day at <b>{at}</b> ({zone}) is paused: {why}. "
@@ -141,7 +110,7 @@ async def may_manage(update: Update, context: Context) -> bool:
         return False
 
 
-async def _daily_command(update: Update, context: Context) -> None:
+async def daily_command(update: Update, context: Context) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return
@@ -188,7 +157,7 @@ async def _daily_command(update: Update, context: Context) -> None:
     await reply(update, ["Done. " + text], markup)
 
 
-async def _on_button(update: Update, context: Context) -> None:
+async def on_daily_button(update: Update, context: Context) -> None:
     query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     if query is None:
         return
@@ -227,7 +196,7 @@ async def _on_button(update: Update, context: Context) -> None:
             raise
 
 
-async def _stats_command(update: Update, context: Context) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     user = update.effective_user
     if not await guarded(update, context, "/stats"):
         return
@@ -251,12 +220,20 @@ async def _stats_command(update: Update, context: Context) -> None:
         lines.append(
             f"Last broadcast: {started:%Y-%m-%d %H:%M} UTC ({last['source']}, {took:.0f} s)"
         )
-        for name in ("delivered", "failed", "blocked", "migrated", "removed", "retried", "doubt"):
-            lines.append(f"  {name}: {last.get(name, 0)}")
+        for outcome in (
+            Outcome.DELIVERED,
+            Outcome.FAILED,
+            Outcome.BLOCKED,
+            Outcome.MIGRATED,
+            Outcome.REMOVED,
+            Outcome.RETRIED,
+            Outcome.DOUBT,
+        ):
+            lines.append(f"  {outcome}: {last.get(outcome, 0)}")
     await reply(update, ["\n".join(lines)])
 
 
-async def _on_my_chat_member(update: Update, context: Context) -> None:
+async def on_my_chat_member(update: Update, context: Context) -> None:
     """The bot was blocked, removed or re-added: pause or resume without a failed send."""
     change = update.my_chat_member
     if change is None:
@@ -281,7 +258,7 @@ async def _on_my_chat_member(update: Update, context: Context) -> None:
         log.info("daily quotes paused in chat %s (%s)", chat.id, status)
 
 
-async def _on_migrate(update: Update, context: Context) -> None:
+async def on_migrate(update: Update, context: Context) -> None:
     """The group's "upgraded to supergroup" service message: move the subscription now."""
     message = update.effective_message
     if message is None or not message.migrate_to_chat_id:
@@ -292,24 +269,49 @@ async def _on_migrate(update: Update, context: Context) -> None:
     )
 
 
-daily_command = _stops(_daily_command)
-stats_command = _stops(_stats_command)
-on_daily_button = _stops(_on_button)
-on_my_chat_member = _stops(_on_my_chat_member)
-on_migrate = _stops(_on_migrate)
+# ====================================================================== start and stop
+
+JOB_NAME = "daily-check"
+CHECK_INTERVAL = 20.0  # seconds between looks at the due index
 
 
-def register_daily(app: QuoteBotApp) -> None:
-    """Add the daily handlers in group DAILY_GROUP (-1), ahead of the generic ones."""
-    if any(h.callback is daily_command for h in app.handlers.get(DAILY_GROUP, [])):
+async def _check(context: Context) -> None:
+    service = context.bot_data._daily
+    if service is not None and not service.busy:
+        await service.run_due()
+
+
+async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any) -> None:
+    """post_init, after the store is open: the service, the JobQueue check and a catch-up
+    pass in the background (post_init must not wait for a whole broadcast). ``options`` go
+    to :class:`DailyService` (tests inject a clock)."""
+    data = app.bot_data
+    if data._daily is not None:
         return
-    new_messages = filters.UpdateType.MESSAGE
-    handlers: list[BaseHandler[Update, Context, None]] = [
-        CommandHandler("daily", daily_command, filters=new_messages),
-        CommandHandler("stats", stats_command, filters=new_messages),
-        CallbackQueryHandler(on_daily_button, pattern=r"^d:"),
-        ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-        MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate),
-    ]
-    for handler in handlers:
-        app.add_handler(handler, group=DAILY_GROUP)
+    service = DailyService(data.store, app.bot, **options)
+    data._daily = service
+    jobs = app.job_queue
+    if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):
+        jobs.run_repeating(
+            _check,
+            interval=CHECK_INTERVAL,
+            first=CHECK_INTERVAL,
+            name=JOB_NAME,
+            # A long broadcast outlives several ticks; those return at once (``busy``).
+            job_kwargs={"max_instances": 4, "coalesce": True},
+        )
+    if catch_up:
+        service.spawn(service.run_due(source="catch-up"))
+
+
+async def stop_daily(app: QuoteBotApp) -> None:
+    """post_shutdown, before the store closes: stop checks; let in-flight sends finish."""
+    data = app.bot_data
+    service = data._daily
+    if service is None:
+        return
+    if app.job_queue is not None:
+        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+    await service.close()
+    data._daily = None

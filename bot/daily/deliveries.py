@@ -28,12 +28,15 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.daily import schedule
 from bot.daily.rotation import pick_quote
 from bot.daily.subscriptions import (
     FINAL,
+    State,
+    Status,
     Subscription,
     done_on,
     due_chats,
@@ -42,9 +45,22 @@ from bot.daily.subscriptions import (
     timestamp,
 )
 from bot.schema import transaction
-from bot.store import QuoteStore, StoredQuote, fetch_quotes_by_id
+from bot.store import FeatureStore, StoredQuote, fetch_quotes_by_id, unit_of_work
 
 MAX_ATTEMPTS = 12
+
+
+class NoClaim(StrEnum):
+    """Why a chat's delivery was not claimed (no send now; counted in the pass report only
+    when it matters: DOUBT)."""
+
+    NOT_DUE = "not due"
+    LATER = "later"  # its time (or its retry's) has not come yet
+    NO_QUOTES = "no quotes"  # an empty corpus: nothing to send today
+    DONE = "done"  # the day's delivery is already final (sent, doubt, failed, moved)
+    IN_FLIGHT = "in flight elsewhere"  # another sender holds the lease
+    DOUBT = "doubt"  # its sender died mid-request: resolved as maybe sent, not resent
+    QUOTE_GONE = "quote gone"  # the day's quote was deleted: picked again in a minute
 
 
 @dataclass(frozen=True)
@@ -62,13 +78,13 @@ def _claim(
     chat_id: int,
     now_dt: datetime,
     lease: float,
-) -> Claim | str:
-    """Claim the chat's due delivery; a string says why not (for the pass report)."""
+) -> Claim | NoClaim:
+    """Claim the chat's due delivery, or say why not."""
     now = timestamp(now_dt)
     with transaction(conn):
         sub = get_subscription(conn, chat_id)
-        if sub is None or sub.status != "active" or timestamp(sub.next_due) > now:
-            return "not due"
+        if sub is None or sub.status is not Status.ACTIVE or timestamp(sub.next_due) > now:
+            return NoClaim.NOT_DUE
         day, due, send_now = schedule.catch_up(sub.next_date, sub.at, sub.tz, now_dt)
         if day != sub.next_date:
             _expire(conn, chat_id, sub.next_date, now)
@@ -76,7 +92,7 @@ def _claim(
             sub = replace(sub, next_date=day, next_due=due)
         if not send_now:
             set_next(conn, chat_id, day, due)
-            return "later"
+            return NoClaim.LATER
         key = (chat_id, day.isoformat())
         row = conn.execute(
             """SELECT state, quote_id, attempts, lease_until, retry_at FROM daily_deliveries
@@ -88,7 +104,7 @@ def _claim(
             quote_id = pick_quote(conn, chat_id, now)
             if quote_id is None:  # an empty corpus: nothing to send today
                 set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
-                return "no quotes"
+                return NoClaim.NO_QUOTES
             conn.execute(
                 """INSERT INTO daily_deliveries
                        (chat_id, local_date, state, quote_id, attempts, lease_until, claimed_at)
@@ -100,18 +116,18 @@ def _claim(
             state, quote_id, attempts, lease_until, retry_at = row
             if state in FINAL:
                 set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
-                return f"already {state}"
-            if state in ("claimed", "sending") and lease_until > now:
+                return NoClaim.DONE
+            if state in (State.CLAIMED, State.SENDING) and lease_until > now:
                 # Another sender (the bot, or `quotebot broadcast`) holds it: look again later.
                 set_next(conn, chat_id, day, datetime.fromtimestamp(lease_until, UTC))
-                return "in flight elsewhere"
-            if state == "sending":
+                return NoClaim.IN_FLIGHT
+            if state == State.SENDING:
                 # Its sender died mid-request: it may have arrived. At most once: never resend.
-                _finish(conn, chat_id, day, "doubt", "sender stopped mid-request", now, sub)
-                return "doubt"
-            if state == "retry" and retry_at is not None and retry_at > now:
+                _finish(conn, chat_id, day, State.DOUBT, "sender stopped mid-request", now, sub)
+                return NoClaim.DOUBT
+            if state == State.RETRY and retry_at is not None and retry_at > now:
                 set_next(conn, chat_id, day, datetime.fromtimestamp(retry_at, UTC))
-                return "later"
+                return NoClaim.LATER
             attempt = attempts + 1
             conn.execute(
                 """UPDATE daily_deliveries SET state = 'claimed', attempts = ?, lease_until = ?,
@@ -122,7 +138,7 @@ def _claim(
         if not found:  # deleted since the day's pick: pick again in a minute
             conn.execute("DELETE FROM daily_deliveries WHERE chat_id = ? AND local_date = ?", key)
             set_next(conn, chat_id, day, now_dt + timedelta(minutes=1))
-            return "quote vanished"
+            return NoClaim.QUOTE_GONE
         return Claim(chat_id, day, found[0], attempt)
 
 
@@ -141,7 +157,7 @@ def _finish(
     conn: sqlite3.Connection,
     chat_id: int,
     day: date,
-    state: str,
+    state: State,
     error: str,
     now: float,
     sub: Subscription | None,
@@ -157,46 +173,45 @@ def _finish(
         set_next(conn, chat_id, *schedule.next_after(day, sub.at, sub.tz))
 
 
-def _mark_sending(
-    conn: sqlite3.Connection, chat_id: int, day: date, attempt: int, lease_until: float
-) -> bool:
+def _mark_sending(conn: sqlite3.Connection, claim: Claim, lease_until: datetime) -> bool:
     """claimed -> sending, only if this claim still holds (the attempt number matches):
     False means another process took the day over and this send must not happen."""
     with transaction(conn):
         cursor = conn.execute(
             """UPDATE daily_deliveries SET state = 'sending', lease_until = ?
                WHERE chat_id = ? AND local_date = ? AND state = 'claimed' AND attempts = ?""",
-            (lease_until, chat_id, day.isoformat(), attempt),
+            (timestamp(lease_until), claim.chat_id, claim.day.isoformat(), claim.attempt),
         )
         return cursor.rowcount == 1
 
 
 def _record(
     conn: sqlite3.Connection,
-    chat_id: int,
-    day: date,
-    state: str,
-    error: str,
-    now_dt: datetime,
-    message_id: int | None,
+    claim: Claim,
+    state: State,
+    now: datetime,
+    error: str = "",
+    message_id: int | None = None,
 ) -> None:
+    """A claimed delivery's final state (sent, failed, doubt)."""
     with transaction(conn):
         _finish(
             conn,
-            chat_id,
-            day,
+            claim.chat_id,
+            claim.day,
             state,
             error,
-            timestamp(now_dt),
-            get_subscription(conn, chat_id),
+            timestamp(now),
+            get_subscription(conn, claim.chat_id),
             message_id,
         )
 
 
 def _record_retry(
-    conn: sqlite3.Connection, chat_id: int, day: date, retry_at: datetime, error: str, now: datetime
+    conn: sqlite3.Connection, claim: Claim, retry_at: datetime, error: str, now: datetime
 ) -> bool:
     """Schedule another attempt the same local day; False (and ``failed``) if none is left."""
+    chat_id, day = claim.chat_id, claim.day
     with transaction(conn):
         sub = get_subscription(conn, chat_id)
         attempts = conn.execute(
@@ -208,7 +223,7 @@ def _record_retry(
             or retry_at >= schedule.end_of_day(day, sub.tz)
             or (attempts and attempts[0] >= MAX_ATTEMPTS)
         ):
-            _finish(conn, chat_id, day, "failed", f"gave up: {error}", timestamp(now), sub)
+            _finish(conn, chat_id, day, State.FAILED, f"gave up: {error}", timestamp(now), sub)
             return False
         conn.execute(
             """UPDATE daily_deliveries SET state = 'retry', retry_at = ?, error = ?
@@ -221,8 +236,11 @@ def _record_retry(
 
 
 def _pause_after_failure(
-    conn: sqlite3.Connection, chat_id: int, day: date, reason: str, error: str, now: datetime
+    conn: sqlite3.Connection, claim: Claim, reason: str, error: str, now: datetime
 ) -> None:
+    """The chat cannot be reached (blocked, restricted): the day failed, the subscription
+    is paused (kept for an unblock), never retried in a loop."""
+    chat_id, day = claim.chat_id, claim.day
     with transaction(conn):
         conn.execute(
             """UPDATE daily_subscriptions SET status = 'paused', reason = ?, updated_at = ?
@@ -230,16 +248,17 @@ def _pause_after_failure(
             (reason, timestamp(now), chat_id),
         )
         _finish(
-            conn, chat_id, day, "failed", error, timestamp(now), get_subscription(conn, chat_id)
+            conn, chat_id, day, State.FAILED, error, timestamp(now), get_subscription(conn, chat_id)
         )
 
 
 def _remove(
-    conn: sqlite3.Connection, chat_id: int, day: date | None, error: str, now: float
+    conn: sqlite3.Connection, chat_id: int, day: date | None, error: str, now: datetime
 ) -> None:
+    """The chat is gone ("chat not found"): its subscription and rotation are forgotten."""
     with transaction(conn):
         if day is not None:
-            _finish(conn, chat_id, day, "failed", error, now, None)
+            _finish(conn, chat_id, day, State.FAILED, error, timestamp(now), None)
         conn.execute("DELETE FROM daily_subscriptions WHERE chat_id = ?", (chat_id,))
         conn.execute("DELETE FROM daily_rotation WHERE chat_id = ?", (chat_id,))
 
@@ -253,7 +272,7 @@ def _migrate(
     with transaction(conn):
         quote = None
         if day is not None:
-            _finish(conn, old, day, "moved", f"migrated to {new}", now, None)
+            _finish(conn, old, day, State.MOVED, f"migrated to {new}", now, None)
             row = conn.execute(
                 "SELECT quote_id FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
                 (old, day.isoformat()),
@@ -271,7 +290,7 @@ def _migrate(
             conn.execute(
                 "UPDATE OR IGNORE daily_rotation SET chat_id = ? WHERE chat_id = ?", (new, old)
             )
-            handover = day is not None and quote is not None and sub.status == "active"
+            handover = day is not None and quote is not None and sub.status is Status.ACTIVE
             if handover and day is not None and not done_on(conn, new, day):
                 conn.execute(
                     """INSERT INTO daily_deliveries (chat_id, local_date, state, quote_id,
@@ -300,19 +319,21 @@ def _prune(conn: sqlite3.Connection, before: date, batch: int) -> int:
     return int(removed)
 
 
-def _start_run(conn: sqlite3.Connection, now: float, source: str) -> int:
+def _start_run(conn: sqlite3.Connection, now: datetime, source: str) -> int:
     with transaction(conn):
         cursor = conn.execute(
-            "INSERT INTO daily_runs (started_at, source) VALUES (?, ?)", (now, source)
+            "INSERT INTO daily_runs (started_at, source) VALUES (?, ?)", (timestamp(now), source)
         )
         return int(cursor.lastrowid or 0)
 
 
-def _finish_run(conn: sqlite3.Connection, run_id: int, now: float, report: dict[str, int]) -> None:
+def _finish_run(
+    conn: sqlite3.Connection, run_id: int, now: datetime, report: dict[str, int]
+) -> None:
     with transaction(conn):
         conn.execute(
             "UPDATE daily_runs SET finished_at = ?, report = ? WHERE id = ?",
-            (now, json.dumps(report, sort_keys=True), run_id),
+            (timestamp(now), json.dumps(report, sort_keys=True), run_id),
         )
 
 
@@ -327,14 +348,14 @@ def _last_run(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 
 def _plan(
-    conn: sqlite3.Connection, now_dt: datetime, limit: int
+    conn: sqlite3.Connection, now_dt: datetime, limit: int = 100_000
 ) -> list[tuple[int, date, StoredQuote]]:
     """What a pass would send now, without writing anything (the dry run)."""
     now = timestamp(now_dt)
     planned: list[tuple[int, date, StoredQuote]] = []
     conn.execute("SAVEPOINT dry_run")  # pick_quote writes; all of it is rolled back
     try:
-        for chat_id in due_chats(conn, now, limit):
+        for chat_id in due_chats(conn, now_dt, limit):
             sub = get_subscription(conn, chat_id)
             assert sub is not None
             day, _, send_now = schedule.catch_up(sub.next_date, sub.at, sub.tz, now_dt)
@@ -345,7 +366,7 @@ def _plan(
                 "WHERE chat_id = ? AND local_date = ?",
                 (chat_id, day.isoformat()),
             ).fetchone()
-            if row is not None and row[0] == "retry" and (row[2] or 0) > now:
+            if row is not None and row[0] == State.RETRY and (row[2] or 0) > now:
                 continue
             quote_id = row[1] if row else pick_quote(conn, chat_id, now)
             found = fetch_quotes_by_id(conn, [quote_id]) if quote_id is not None else []
@@ -357,77 +378,37 @@ def _plan(
     return planned
 
 
-class DeliveryStore:
-    """Async face of the functions above; each call is one unit of work on the store."""
+def _delivery(conn: sqlite3.Connection, chat_id: int, day: date) -> tuple[State, int, str] | None:
+    """(state, quote id, error) of a chat's delivery for ``day``."""
+    row = conn.execute(
+        "SELECT state, quote_id, error FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
+        (chat_id, day.isoformat()),
+    ).fetchone()
+    return (State(row[0]), int(row[1]), str(row[2])) if row else None
 
-    def __init__(self, store: QuoteStore) -> None:
-        self.store = store
 
-    async def claim(self, chat_id: int, now: datetime, lease: float) -> Claim | str:
-        return await self.store.run(_claim, chat_id, now, lease)
+class DeliveryStore(FeatureStore):
+    """The functions above as methods; each call is one unit of work on the store."""
 
-    async def mark_sending(self, claim: Claim, lease_until: datetime) -> bool:
-        return await self.store.run(
-            _mark_sending, claim.chat_id, claim.day, claim.attempt, timestamp(lease_until)
-        )
-
-    async def record(
-        self,
-        claim: Claim,
-        state: str,
-        now: datetime,
-        error: str = "",
-        message_id: int | None = None,
-    ) -> None:
-        await self.store.run(_record, claim.chat_id, claim.day, state, error, now, message_id)
-
-    async def record_retry(
-        self, claim: Claim, retry_at: datetime, error: str, now: datetime
-    ) -> bool:
-        return await self.store.run(_record_retry, claim.chat_id, claim.day, retry_at, error, now)
-
-    async def pause_after_failure(
-        self, claim: Claim, reason: str, error: str, now: datetime
-    ) -> None:
-        await self.store.run(_pause_after_failure, claim.chat_id, claim.day, reason, error, now)
-
-    async def remove(self, chat_id: int, day: date | None, error: str, now: datetime) -> None:
-        await self.store.run(_remove, chat_id, day, error, timestamp(now))
-
-    async def migrate(self, old: int, new: int, day: date | None, now: datetime) -> bool:
-        return await self.store.run(_migrate, old, new, day, now)
+    claim = unit_of_work(_claim)
+    mark_sending = unit_of_work(_mark_sending)
+    record = unit_of_work(_record)
+    record_retry = unit_of_work(_record_retry)
+    pause_after_failure = unit_of_work(_pause_after_failure)
+    remove = unit_of_work(_remove)
+    migrate = unit_of_work(_migrate)
+    start_run = unit_of_work(_start_run)
+    finish_run = unit_of_work(_finish_run)
+    last_run = unit_of_work(_last_run)
+    plan = unit_of_work(_plan)
+    delivery = unit_of_work(_delivery)
 
     async def prune(self, before: date, batch: int = 5000) -> int:
         """Deliveries dated before ``before`` removed, one batch per unit of work (so that
         lookups waiting for the connection get a turn between batches)."""
         total = 0
-        while (removed := await self.store.run(_prune, before, batch)) > 0:
+        while (removed := await self.run(_prune, before, batch)) > 0:
             total += removed
             if removed < batch:
                 break
         return total
-
-    async def start_run(self, now: datetime, source: str) -> int:
-        return await self.store.run(_start_run, timestamp(now), source)
-
-    async def finish_run(self, run_id: int, now: datetime, report: dict[str, int]) -> None:
-        await self.store.run(_finish_run, run_id, timestamp(now), report)
-
-    async def last_run(self) -> dict[str, Any] | None:
-        return await self.store.run(_last_run)
-
-    async def plan(
-        self, now: datetime, limit: int = 100_000
-    ) -> list[tuple[int, date, StoredQuote]]:
-        return await self.store.run(_plan, now, limit)
-
-    async def delivery(self, chat_id: int, day: date) -> tuple[str, int, str] | None:
-        """(state, quote id, error) of a chat's delivery for ``day``."""
-        row = await self.store.run(
-            lambda c: c.execute(
-                "SELECT state, quote_id, error FROM daily_deliveries "
-                "WHERE chat_id = ? AND local_date = ?",
-                (chat_id, day.isoformat()),
-            ).fetchone()
-        )
-        return (str(row[0]), int(row[1]), str(row[2])) if row else None

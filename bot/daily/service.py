@@ -1,12 +1,10 @@
-"""Quote of the day: the broadcast pass (:class:`DailyService`), its start and stop, and the
-``quotebot broadcast`` command line.
+"""Quote of the day: the broadcast pass (:class:`DailyService`) and the ``quotebot broadcast``
+command line.
 
-``start_daily(app)`` (post_init, store open) starts the service, the JobQueue check and a
-catch-up pass; ``stop_daily(app)`` (before the store closes) stops them. Both are idempotent.
-The chat side (/daily, /stats, buttons, my_chat_member, ``register_daily``) is in
-:mod:`bot.daily.commands`; SQL lives in :mod:`bot.daily.subscriptions` and
-:mod:`bot.daily.deliveries`, due times in :mod:`bot.daily.schedule`,
-send pacing in :mod:`bot.ratelimit`.
+The chat side (/daily, /stats, buttons, my_chat_member) and the service's start and stop with
+the application (``start_daily``/``stop_daily``) are in :mod:`bot.daily.commands`; SQL lives
+in :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
+:mod:`bot.daily.schedule`, send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
 once, each claim -> send -> record (the protocol is in :mod:`bot.daily.deliveries`), the rate
@@ -24,7 +22,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any
 
 import httpx
 from telegram import LinkPreviewOptions
@@ -42,21 +41,16 @@ from telegram.ext import ExtBot
 
 from bot import render
 from bot.config import Settings
-from bot.context import Context
-from bot.daily.deliveries import Claim, DeliveryStore
-from bot.daily.subscriptions import SubscriptionStore
+from bot.daily.deliveries import Claim, DeliveryStore, NoClaim
+from bot.daily.subscriptions import State, SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
-
-if TYPE_CHECKING:
-    from bot.app import QuoteBotApp
-
 
 log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-ResultHook = Callable[[int, date, int, str], None]
+ResultHook = Callable[[int, date, int, "Outcome"], None]
 HEADING = "📅 <b>Quote of the day</b>"
 KEEP_DAYS = 90  # days of delivery rows kept (see DailyService._prune)
 # Reasons that mean "this chat is not reachable by the bot now" (kept, paused).
@@ -69,21 +63,35 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Outcome(StrEnum):
+    """What became of one chat's quote in a pass (the pass report counts these)."""
+
+    DELIVERED = "delivered"
+    RETRIED = "retried"  # certainly not sent; tried again later that day
+    FAILED = "failed"  # not today: refused, or no attempt left
+    BLOCKED = "blocked"  # blocked, kicked or restricted: the subscription is paused
+    MIGRATED = "migrated"  # the group became a supergroup: sent there instead
+    REMOVED = "removed"  # the chat is gone: the subscription is removed
+    DOUBT = "doubt"  # may have arrived: not sent again (at most once)
+    LOST_CLAIM = "lost claim"  # another process took the day over before the send
+    ERROR = "error"  # an unexpected failure (logged); the other chats go on
+
+
 class ClaimLost(Exception):
     """Another process took this chat's day over while we waited for a send slot."""
 
 
 @dataclass
 class PassReport:
-    """What one pass did; ``outcomes`` counts delivered, retried, blocked, migrated, ..."""
+    """What one pass did: how many chats had each :class:`Outcome`."""
 
     source: str
     started: datetime
     finished: datetime | None = None
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.outcomes)
+        return {str(outcome): n for outcome, n in self.outcomes.items()}
 
 
 def render_daily(quote: StoredQuote) -> str:
@@ -119,7 +127,6 @@ class DailyService:
         self,
         store: QuoteStore,
         bot: ExtBot[Any],
-        settings: Settings,
         *,
         clock: Clock = utcnow,
         sleep: Sleep = asyncio.sleep,
@@ -131,7 +138,7 @@ class DailyService:
     ) -> None:
         self.subs = SubscriptionStore(store)
         self.deliveries = DeliveryStore(store)
-        self.bot, self.settings = bot, settings
+        self.bot = bot
         self.clock, self.sleep = clock, sleep
         self.workers, self.lease, self.linger = workers, lease, linger
         self.resend_ambiguous = resend_ambiguous
@@ -191,7 +198,7 @@ class DailyService:
                 except Exception:
                     # One chat's unexpected failure must not stop the others' quotes.
                     log.exception("daily quote to chat %s failed unexpectedly", chat_id)
-                    report.outcomes["error"] += 1
+                    report.outcomes[Outcome.ERROR] += 1
                     broken.add(chat_id)
                 except asyncio.CancelledError:
                     raise
@@ -259,9 +266,9 @@ class DailyService:
         hops: int = 0,
     ) -> None:
         claim = await self.deliveries.claim(chat_id, self.clock(), self.lease)
-        if isinstance(claim, str):
-            if claim == "doubt":
-                report.outcomes["doubt"] += 1
+        if isinstance(claim, NoClaim):
+            if claim is NoClaim.DOUBT:
+                report.outcomes[Outcome.DOUBT] += 1
             return
         outcome, new_chat = await self._send(claim)
         report.outcomes[outcome] += 1
@@ -271,7 +278,7 @@ class DailyService:
             # The quote goes to the supergroup the same day, in the same pass.
             await self._deliver(new_chat, report, on_result, hops=hops + 1)
 
-    async def _send(self, claim: Claim) -> tuple[str, int | None]:
+    async def _send(self, claim: Claim) -> tuple[Outcome, int | None]:
         """Send one claimed quote and record the outcome; returns (outcome, migrated-to id)."""
         deliveries, chat_id = self.deliveries, claim.chat_id
 
@@ -293,45 +300,45 @@ class DailyService:
                 await on_start()  # no slot to wait for: the request leaves now
             message = await self.bot.send_message(chat_id, render_daily(quote), **kwargs)
         except ClaimLost:
-            return "lost claim", None
+            return Outcome.LOST_CLAIM, None
         except ChatMigrated as exc:
             await deliveries.migrate(chat_id, exc.new_chat_id, claim.day, self.clock())
-            return "migrated", exc.new_chat_id
+            return Outcome.MIGRATED, exc.new_chat_id
         except RetryAfter as exc:
             retry_at = self.clock() + timedelta(seconds=retry_seconds(exc) + 0.1)
             ok = await deliveries.record_retry(claim, retry_at, "429 flood control", self.clock())
-            return ("retried" if ok else "failed"), None
+            return (Outcome.RETRIED if ok else Outcome.FAILED), None
         except Forbidden as exc:
             # Blocked or kicked: keep the subscription for a later unblock; never loop on it.
             await deliveries.pause_after_failure(claim, "blocked", exc.message, self.clock())
-            return "blocked", None
+            return Outcome.BLOCKED, None
         except BadRequest as exc:
             text = exc.message.lower()
             if "chat not found" in text:
                 await deliveries.remove(chat_id, claim.day, exc.message, self.clock())
-                return "removed", None
+                return Outcome.REMOVED, None
             if any(reason in text for reason in _NO_RIGHTS):
                 await deliveries.pause_after_failure(claim, "restricted", exc.message, self.clock())
-                return "blocked", None
+                return Outcome.BLOCKED, None
             # Anything else is a bug on our side or in the quote: not retried today.
             log.error("daily quote to chat %s refused: %s", chat_id, exc.message)
-            await deliveries.record(claim, "failed", self.clock(), exc.message)
-            return "failed", None
+            await deliveries.record(claim, State.FAILED, self.clock(), exc.message)
+            return Outcome.FAILED, None
         except NetworkError as exc:  # timeouts, 5xx, connection failures
             if certainly_not_sent(exc) or self.resend_ambiguous:
                 retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
                 ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-                return ("retried" if ok else "failed"), None
+                return (Outcome.RETRIED if ok else Outcome.FAILED), None
             # The request left and no answer came back: it may have arrived. At most once.
-            await deliveries.record(claim, "doubt", self.clock(), f"ambiguous: {exc}"[:200])
-            return "doubt", None
+            await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
+            return Outcome.DOUBT, None
         except TelegramError as exc:
             log.error("daily quote to chat %s failed: %s", chat_id, exc)
             retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
             ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-            return ("retried" if ok else "failed"), None
-        await deliveries.record(claim, "sent", self.clock(), message_id=message.message_id)
-        return "delivered", None
+            return (Outcome.RETRIED if ok else Outcome.FAILED), None
+        await deliveries.record(claim, State.SENT, self.clock(), message_id=message.message_id)
+        return Outcome.DELIVERED, None
 
     # -------------------------------------------------------------- lifecycle
     def spawn(self, coro: Awaitable[Any]) -> None:
@@ -355,54 +362,6 @@ class DailyService:
                 pass
 
 
-# ============================================================================== wiring
-
-JOB_NAME = "daily-check"
-CHECK_INTERVAL = 20.0  # seconds between looks at the due index
-
-
-async def _check(context: Context) -> None:
-    service = context.bot_data._daily
-    if service is not None and not service.busy:
-        await service.run_due()
-
-
-async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any) -> None:
-    """post_init, after the store is open: the service, the JobQueue check and a catch-up
-    pass in the background (post_init must not wait for a whole broadcast). ``options`` go
-    to :class:`DailyService` (tests inject a clock)."""
-    data = app.bot_data
-    if data._daily is not None:
-        return
-    service = DailyService(data.store, app.bot, data.settings, **options)
-    data._daily = service
-    jobs = app.job_queue
-    if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):
-        jobs.run_repeating(
-            _check,
-            interval=CHECK_INTERVAL,
-            first=CHECK_INTERVAL,
-            name=JOB_NAME,
-            # A long broadcast outlives several ticks; those return at once (``busy``).
-            job_kwargs={"max_instances": 4, "coalesce": True},
-        )
-    if catch_up:
-        service.spawn(service.run_due(source="catch-up"))
-
-
-async def stop_daily(app: QuoteBotApp) -> None:
-    """post_shutdown, before the store closes: stop checks; let in-flight sends finish."""
-    data = app.bot_data
-    service = data._daily
-    if service is None:
-        return
-    if app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
-    await service.close()
-    data._daily = None
-
-
 # ========================================================================= command line
 
 
@@ -413,7 +372,6 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
     sending through the offline fake would record deliveries that never reached anyone.
     """
     from bot.logs import setup_logging
-    from bot.store import DATA_DIR
 
     if not dry_run and settings.token is None:
         print(
@@ -424,7 +382,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
         return 2
     setup_logging("WARNING", settings.token)
     async with await QuoteStore.open(settings.db_path) as store:
-        await store.ensure_seeded(DATA_DIR)
+        await store.ensure_seeded()
         if dry_run:
             planned = await DeliveryStore(store).plan(utcnow())
             for chat_id, day, quote in planned:
@@ -439,9 +397,9 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
             rate_limiter=PriorityRateLimiter(),
         )
         async with bot:
-            service = DailyService(store, bot, settings)
+            service = DailyService(store, bot)
 
-            def show(chat_id: int, day: date, quote_id: int, outcome: str) -> None:
+            def show(chat_id: int, day: date, quote_id: int, outcome: Outcome) -> None:
                 print(f"{outcome:<10}  chat {chat_id}  {day}  quote #{quote_id}", flush=True)
 
             report = await service.run_due(source="cli", linger=300.0, on_result=show)

@@ -1,13 +1,13 @@
 """SubscriptionStore: who gets a quote of the day, when; on the QuoteStore's connection.
 
-Tables (migration 2 in ``bot/store.py``):
+Tables (migration 2 in ``bot/schema.py``):
 
 ``daily_subscriptions``  one row per chat: time, zone, status (active/paused/off) and the next
                          delivery (local date + UTC instant, indexed for active rows).
 ``daily_deliveries``     one row per (chat, local date): the day's quote and how far its
-                         delivery got (the protocol: ``bot/deliveries.py``).
+                         delivery got (the protocol: ``bot/daily/deliveries.py``).
 ``daily_rotation``       one row per (chat, quote): the rotation round it was last sent in
-                         (the pick: ``bot/rotation.py``).
+                         (the pick: ``bot/daily/rotation.py``).
 ``daily_runs``           one row per broadcast pass that did anything: its report.
 
 The helpers that read and move a subscription's next delivery (:func:`get_subscription`,
@@ -20,14 +20,37 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.daily import schedule
 from bot.schema import transaction
-from bot.store import QuoteStore
+from bot.store import FeatureStore, unit_of_work
 
-FINAL = ("sent", "doubt", "failed", "moved")
+
+class Status(StrEnum):
+    """A subscription's status (the ``daily_subscriptions.status`` column)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # by the bot: blocked, removed, restricted (``reason`` says which)
+    OFF = "off"  # by the chat: /daily off
+
+
+class State(StrEnum):
+    """How far a day's delivery got (the ``daily_deliveries.state`` column; the protocol is
+    in :mod:`bot.daily.deliveries`)."""
+
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    DOUBT = "doubt"
+    FAILED = "failed"
+    MOVED = "moved"
+
+
+FINAL = (State.SENT, State.DOUBT, State.FAILED, State.MOVED)
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,7 @@ class Subscription:
     chat_type: str
     at: time
     timezone: str
-    status: str  # active | paused | off
+    status: Status
     reason: str  # why paused: blocked, kicked, left, restricted
     next_date: date
     next_due: datetime
@@ -54,7 +77,7 @@ class Subscription:
             chat_type,
             time(hour, minute),
             zone,
-            status,
+            Status(status),
             reason,
             date.fromisoformat(next_date),
             datetime.fromtimestamp(next_due, UTC),
@@ -82,7 +105,7 @@ def done_on(conn: sqlite3.Connection, chat_id: int, day: date) -> bool:
         "SELECT state FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
         (chat_id, day.isoformat()),
     ).fetchone()
-    return row is not None and row[0] in (*FINAL, "sending", "claimed")
+    return row is not None and row[0] in (*FINAL, State.SENDING, State.CLAIMED)
 
 
 def set_next(conn: sqlite3.Connection, chat_id: int, day: date, due: datetime) -> None:
@@ -99,7 +122,7 @@ def _subscribe(
     at: time,
     zone: str,
     now: datetime,
-    user_id: int,
+    user_id: int = 0,
 ) -> Subscription:
     tz = ZoneInfo(zone)
     with transaction(conn):
@@ -134,11 +157,11 @@ def _subscribe(
 def _set_status(
     conn: sqlite3.Connection,
     chat_id: int,
-    status: str,
+    status: Status,
     reason: str,
     now: datetime,
     user_id: int,
-    only_from: tuple[str, ...],
+    only_from: tuple[Status, ...],
 ) -> Subscription | None:
     """Move a subscription to ``status`` if it is in one of ``only_from``; None if not."""
     with transaction(conn):
@@ -150,7 +173,7 @@ def _set_status(
                    updated_by = ? WHERE chat_id = ?""",
             (status, reason, timestamp(now), user_id, chat_id),
         )
-        if status == "active":
+        if status is Status.ACTIVE:
             # Paused days are skipped, not made up: resume from the next time still ahead.
             today = schedule.local_date(now, sub.tz)
             day, due = schedule.first_due(
@@ -160,70 +183,59 @@ def _set_status(
         return get_subscription(conn, chat_id)
 
 
-def due_chats(conn: sqlite3.Connection, now: float, limit: int) -> list[int]:
+def due_chats(conn: sqlite3.Connection, now: datetime, limit: int = 500) -> list[int]:
     rows = conn.execute(
         """SELECT chat_id FROM daily_subscriptions INDEXED BY daily_subscriptions_due
            WHERE status = 'active' AND next_due <= ? ORDER BY next_due LIMIT ?""",
-        (now, limit),
+        (timestamp(now), limit),
     )
     return [int(r[0]) for r in rows]
 
 
-def _next_due(conn: sqlite3.Connection) -> float | None:
+def _next_due(conn: sqlite3.Connection) -> datetime | None:
     row = conn.execute(
         """SELECT min(next_due) FROM daily_subscriptions INDEXED BY daily_subscriptions_due
            WHERE status = 'active'"""
     ).fetchone()
-    return float(row[0]) if row and row[0] is not None else None
+    return datetime.fromtimestamp(row[0], UTC) if row and row[0] is not None else None
 
 
 def _counts(conn: sqlite3.Connection) -> dict[str, int]:
-    counts = dict.fromkeys(("active", "paused", "off", "private", "groups"), 0)
+    counts = dict.fromkeys((*Status, "private", "groups"), 0)
     for status, kind, n in conn.execute(
         """SELECT status, chat_type = 'private', count(*) FROM daily_subscriptions
            GROUP BY status, chat_type = 'private'"""
     ):
         counts[status] = counts.get(status, 0) + n
-        if status != "off":
+        if status != Status.OFF:
             counts["private" if kind else "groups"] += n
     return counts
 
 
-class SubscriptionStore:
-    """Async face of the functions above; each call is one unit of work on the store."""
+def _unsubscribe(conn: sqlite3.Connection, chat_id: int, now: datetime, user_id: int = 0) -> bool:
+    only_from = (Status.ACTIVE, Status.PAUSED)
+    return _set_status(conn, chat_id, Status.OFF, "", now, user_id, only_from) is not None
 
-    def __init__(self, store: QuoteStore) -> None:
-        self.store = store
 
-    async def get(self, chat_id: int) -> Subscription | None:
-        return await self.store.run(get_subscription, chat_id)
+def _pause(conn: sqlite3.Connection, chat_id: int, reason: str, now: datetime) -> bool:
+    only_from = (Status.ACTIVE,)
+    return _set_status(conn, chat_id, Status.PAUSED, reason, now, 0, only_from) is not None
 
-    async def subscribe(
-        self, chat_id: int, chat_type: str, at: time, zone: str, now: datetime, user_id: int = 0
-    ) -> Subscription:
-        return await self.store.run(_subscribe, chat_id, chat_type, at, zone, now, user_id)
 
-    async def unsubscribe(self, chat_id: int, now: datetime, user_id: int = 0) -> bool:
-        changed = await self.store.run(
-            _set_status, chat_id, "off", "", now, user_id, ("active", "paused")
-        )
-        return changed is not None
+def _resume(
+    conn: sqlite3.Connection, chat_id: int, now: datetime, user_id: int = 0
+) -> Subscription | None:
+    return _set_status(conn, chat_id, Status.ACTIVE, "", now, user_id, (Status.PAUSED,))
 
-    async def pause(self, chat_id: int, reason: str, now: datetime) -> bool:
-        return (
-            await self.store.run(_set_status, chat_id, "paused", reason, now, 0, ("active",))
-            is not None
-        )
 
-    async def resume(self, chat_id: int, now: datetime, user_id: int = 0) -> Subscription | None:
-        return await self.store.run(_set_status, chat_id, "active", "", now, user_id, ("paused",))
+class SubscriptionStore(FeatureStore):
+    """The functions above as methods; each call is one unit of work on the store."""
 
-    async def due_chats(self, now: datetime, limit: int = 500) -> list[int]:
-        return await self.store.run(due_chats, timestamp(now), limit)
-
-    async def next_due(self) -> datetime | None:
-        found = await self.store.run(_next_due)
-        return datetime.fromtimestamp(found, UTC) if found is not None else None
-
-    async def counts(self) -> dict[str, int]:
-        return await self.store.run(_counts)
+    get = unit_of_work(get_subscription)
+    subscribe = unit_of_work(_subscribe)
+    unsubscribe = unit_of_work(_unsubscribe)
+    pause = unit_of_work(_pause)
+    resume = unit_of_work(_resume)
+    due_chats = unit_of_work(due_chats)
+    next_due = unit_of_work(_next_due)
+    counts = unit_of_work(_counts)

@@ -35,6 +35,7 @@ import httpx
 
 from bot.fake_telegram.html import JSON, ApiError, bad_request, decode_params
 from bot.fake_telegram.methods import BotAPIMethods
+from bot.fake_telegram.state import SentMessage
 from bot.fake_telegram.updates import UpdateBuilders
 
 FAULT_KINDS = frozenset(
@@ -51,21 +52,6 @@ _PATH_RE = re.compile(r"/bot([^/]*)/([A-Za-z0-9_]+)/?$")
 
 class TransportFault(Exception):
     """Tells the transport to simulate a timeout or a refused connection."""
-
-
-@dataclass
-class SentMessage:
-    """A message the bot sent, or an edit Telegram accepted."""
-
-    chat_id: int
-    message_id: int
-    text: str  # plain text after entity parsing
-    html: str  # the text exactly as the bot sent it
-    parse_mode: str | None
-    reply_markup: JSON | None
-    reply_to_message_id: int | None
-    method: str  # sendMessage / editMessageText / editMessageReplyMarkup
-    time: float  # clock() when accepted
 
 
 @dataclass(frozen=True)

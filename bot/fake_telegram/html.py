@@ -74,6 +74,9 @@ _BUTTON_ACTIONS = _words(
 )
 
 
+_SWITCH_INLINE = ("switch_inline_query", "switch_inline_query_current_chat")
+
+
 class ApiError(Exception):
     """An error answer: HTTP status ``code``, ``description`` and optional ``parameters``."""
 
@@ -292,9 +295,22 @@ def _check_button(button: Any) -> None:
         raise bad_request(what + 'Field "text" must be of type String')
     if not text.strip():
         raise bad_request(what + "Text must be non-empty")
-    actions = [k for k in _BUTTON_ACTIONS if button.get(k) not in (None, "", False)]
+    # An empty switch_inline_query is an action (it types just "@bot"); other fields count
+    # when they have a value.
+    actions = [
+        k
+        for k in _BUTTON_ACTIONS
+        if button.get(k) not in (None, "", False) or (k in _SWITCH_INLINE and k in button)
+    ]
     if not actions:
         raise bad_request(what + "Text buttons are unallowed in the inline keyboard")
+    if len(actions) > 1:
+        raise bad_request(what + "a button must have exactly one action, not " + ", ".join(actions))
+    for name in _SWITCH_INLINE:
+        query = button.get(name)
+        # Whatever it types becomes an inline query, which holds at most 256 characters.
+        if name in button and (not isinstance(query, str) or len(query) > 256):
+            raise bad_request(what + f'Field "{name}" must be a String of at most 256 characters')
     data = button.get("callback_data")
     if data and (not isinstance(data, str) or len(data.encode("utf-8")) > 64):
         raise bad_request("BUTTON_DATA_INVALID")
@@ -335,6 +351,10 @@ def check_inline_answer(results: Any, next_offset: str) -> None:
         seen.add(rid)
         if result.get("reply_markup") is not None:
             check_reply_markup(result["reply_markup"])
+        content = result.get("input_message_content")
+        if isinstance(content, dict) and "message_text" in content:
+            # The text a chosen result sends is checked like a message's: HTML, 4096.
+            message_text({"text": content["message_text"], "parse_mode": content.get("parse_mode")})
 
 
 def check_commands(commands: Any) -> None:

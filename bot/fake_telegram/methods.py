@@ -11,7 +11,7 @@ import asyncio
 import copy
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.fake_telegram.html import (
     CHAT_ACTIONS,
@@ -25,10 +25,7 @@ from bot.fake_telegram.html import (
     check_reply_markup,
     message_text,
 )
-
-if TYPE_CHECKING:
-    from bot.fake_telegram.api import SentMessage
-
+from bot.fake_telegram.state import FakeState
 
 ADMIN_RIGHTS: JSON = {
     **dict.fromkeys(("can_be_edited", "is_anonymous", "can_promote_members"), False),
@@ -37,61 +34,6 @@ ADMIN_RIGHTS: JSON = {
     **dict.fromkeys(("can_restrict_members", "can_change_info", "can_invite_users"), True),
 }
 _OFF_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-
-
-class FakeState:
-    """What the fake's mixins (:class:`BotAPIMethods`, and
-    :class:`bot.fake_telegram.updates.UpdateBuilders`) use of
-    :class:`bot.fake_telegram.api.FakeBotAPI`, declared once for the type checker; empty at
-    run time."""
-
-    if TYPE_CHECKING:  # provided by FakeBotAPI (bot/offline.py)
-        bot_user: JSON
-        privacy_mode: bool
-        auto_create_chats: bool
-        chats: dict[int, JSON]
-        users: dict[int, JSON]
-        messages: dict[int, dict[int, JSON]]
-        updates: list[JSON]
-        sent: list[SentMessage]
-        commands: dict[str, list[JSON]]
-        webhook: JSON
-        blocked: set[int]
-        migrated: dict[int, int]
-        forgotten: set[int]
-        admins: dict[int, set[int]]
-        creators: dict[int, int]
-        _queries: dict[str, bool]
-        privacy_dropped: list[JSON]
-        _update_id: int
-        _query_seq: int
-        _allowed: set[str] | None
-        _poll_generation: int
-
-        def add_chat(
-            self,
-            chat_id: int,
-            *,
-            chat_type: str | None = None,
-            title: str | None = None,
-            **names: Any,
-        ) -> JSON: ...
-        def _ensure_chat(self, chat_id: int, chat_type: str | None, **names: Any) -> JSON: ...
-        def _store(
-            self,
-            chat: JSON,
-            sender: JSON,
-            text: str,
-            entities: list[JSON],
-            markup: JSON | None,
-            reply: JSON | None,
-        ) -> JSON: ...
-        def _rate_check(self, method: str, chat_id: int) -> None: ...
-        def _record(
-            self, method: str, message: JSON, params: JSON, markup: JSON | None
-        ) -> JSON: ...
-        def _notify(self) -> None: ...
-        async def _wait(self, seconds: float) -> None: ...
 
 
 class BotAPIMethods(FakeState):

@@ -9,7 +9,8 @@ import copy
 import time
 
 from bot.fake_telegram.html import JSON, command_entity
-from bot.fake_telegram.methods import ADMIN_RIGHTS, FakeState
+from bot.fake_telegram.methods import ADMIN_RIGHTS
+from bot.fake_telegram.state import FakeState
 
 
 class UpdateBuilders(FakeState):

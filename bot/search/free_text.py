@@ -20,6 +20,7 @@ from functools import partial
 
 from bot.search import sql as ss
 from bot.search.indexes import Indexes, match_names, suggest_names
+from bot.search.names import NameKind
 from bot.search.query import (
     MAX_QUERY_WORDS,
     NAME_THRESHOLD,
@@ -60,7 +61,7 @@ def search(
         for value in values:
             resolved = _resolve_filter(state, kind, value)
             if resolved is None:
-                everything = ("case", "speaker", "organisation")
+                everything = (NameKind.CASE, NameKind.SPEAKER, NameKind.ORGANISATION)
                 return LookupResult([], suggest_names(state, value, everything))
             restriction, label, score = resolved
             restrictions.append(restriction)
@@ -80,7 +81,7 @@ def search(
     deadline = ss.Deadline(conn, TIME_BUDGET)
     ids = _candidates(conn, state, parsed, groups, restrictions, deadline)
     complete = not deadline.passed
-    with_cases = any(k == "case" for g in groups for k, _ in g.entities)
+    with_cases = any(k == NameKind.CASE for g in groups for k, _ in g.entities)
     candidates = ss.fetch_candidates(conn, ids, with_cases)
     ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
     ranked = [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit]
@@ -98,7 +99,11 @@ def search(
 def _resolve_filter(
     state: Indexes, kind: str, value: str
 ) -> tuple[ss.Restriction, str, float] | None:
-    kinds = {"who": ("speaker", "organisation"), "org": ("organisation",), "case": ("case",)}
+    kinds = {
+        "who": (NameKind.SPEAKER, NameKind.ORGANISATION),
+        "org": (NameKind.ORGANISATION,),
+        "case": (NameKind.CASE,),
+    }
     found = match_names(state, value, kinds[kind], 10, NAME_THRESHOLD)
     if not found:
         return None
@@ -153,7 +158,7 @@ def _groups(
             add(ss.Term(w.key, w.key, 1), 1.0)
         if w.key in state.role_words and len(state.role_words[w.key]) <= 200:
             for sid in state.role_words[w.key]:
-                entities.setdefault(("speaker", sid), ROLE_QUALITY)
+                entities.setdefault((NameKind.SPEAKER, sid), ROLE_QUALITY)
         best = sorted(fts.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
         df = best[0][1][1] if best else 0
         groups.append(Group(w, quality, df, entities, tuple(t for t, _ in best)))
@@ -290,11 +295,13 @@ def _named_restriction(state: Indexes, group: Group) -> ss.Restriction | None:
     strong = [e for e, q in group.entities.items() if q >= floor]
     if not strong:
         return None
-    kind = min((k for k, _ in strong), key=["case", "speaker", "organisation"].index)
+    kind = min(
+        (k for k, _ in strong), key=[NameKind.CASE, NameKind.SPEAKER, NameKind.ORGANISATION].index
+    )
     ids = sorted(i for k, i in strong if k == kind)[:50]
-    if kind == "speaker":
+    if kind == NameKind.SPEAKER:
         size = sum(state.speakers[i].quotes for i in ids if i in state.speakers)
-    elif kind == "case":
+    elif kind == NameKind.CASE:
         size = sum(state.cases[i].quotes for i in ids if i in state.cases)
     else:
         size = sum(state.orgs[i].quotes for i in ids if i in state.orgs)
@@ -317,7 +324,9 @@ def _suggest_search(
     if changed:
         corrected = " ".join(words)
         suggestions.append(Suggestion("word", corrected, "search", corrected))
-    suggestions += suggest_names(state, parsed.text, ("speaker", "organisation", "case"))
+    suggestions += suggest_names(
+        state, parsed.text, (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
+    )
     # A word that spoils the rest ("NEAR(torture fair)"): the query without it. Every
     # suggestion is run before it is shown (Lookup keeps those that find something).
     content = [w for w in parsed.words if not w.stop]

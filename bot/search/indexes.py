@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.search import sql as ss
-from bot.search.names import NameEntry, NameIndex
+from bot.search.names import NameEntry, NameIndex, NameKind
 from bot.search.query import (
     NAME_STOP_WORDS,
     NAME_THRESHOLD,
@@ -49,14 +49,14 @@ def build_indexes(conn: sqlite3.Connection, index: ss.IndexState) -> Indexes:
     data = ss.load_names(conn)
     entries: list[NameEntry] = []
     for s in data.speakers:
-        aliases = tuple(data.aliases.get(("speaker", s.id), ()))
-        entries.append(NameEntry("speaker", s.id, s.name, aliases, s.quotes))
+        aliases = tuple(data.aliases.get((NameKind.SPEAKER, s.id), ()))
+        entries.append(NameEntry(NameKind.SPEAKER, s.id, s.name, aliases, s.quotes))
     for o in data.organisations:
-        aliases = tuple(data.aliases.get(("organisation", o.id), ()))
-        entries.append(NameEntry("organisation", o.id, o.name, aliases, o.quotes))
+        aliases = tuple(data.aliases.get((NameKind.ORGANISATION, o.id), ()))
+        entries.append(NameEntry(NameKind.ORGANISATION, o.id, o.name, aliases, o.quotes))
     for c in data.cases:
-        aliases = (c.slug, *data.aliases.get(("case", c.id), ()))
-        entries.append(NameEntry("case", c.id, c.name, aliases, c.quotes))
+        aliases = (c.slug, *data.aliases.get((NameKind.CASE, c.id), ()))
+        entries.append(NameEntry(NameKind.CASE, c.id, c.name, aliases, c.quotes))
     org_speakers: dict[int, list[SpeakerRow]] = {}
     role_words: dict[str, set[int]] = {}
     for s in data.speakers:
@@ -69,8 +69,8 @@ def build_indexes(conn: sqlite3.Connection, index: ss.IndexState) -> Indexes:
     for speakers in org_speakers.values():
         speakers.sort(key=lambda s: (-s.quotes, s.name))
     return Indexes(
-        people=NameIndex(e for e in entries if e.kind != "case"),
-        cases_index=NameIndex(e for e in entries if e.kind == "case"),
+        people=NameIndex(e for e in entries if e.kind != NameKind.CASE),
+        cases_index=NameIndex(e for e in entries if e.kind == NameKind.CASE),
         data=data,
         vocab=Vocabulary(ss.vocabulary_keys(conn)),
         max_id=index.max_id,
@@ -84,21 +84,21 @@ def build_indexes(conn: sqlite3.Connection, index: ss.IndexState) -> Indexes:
 
 
 def match_names(
-    state: Indexes, query: str, kinds: Sequence[str], limit: int, cutoff: float
+    state: Indexes, query: str, kinds: Sequence[NameKind], limit: int, cutoff: float
 ) -> list[tuple[NameEntry, float]]:
     """Speakers/organisations and cases live in two indexes (so that a word that is
     exactly a speaker's name still finds a case it misspells); merge when asked for both."""
     found: list[tuple[NameEntry, float]] = []
-    if any(k != "case" for k in kinds):
+    if any(k != NameKind.CASE for k in kinds):
         found += state.people.match(query, kinds, limit, cutoff)
-    if "case" in kinds:
+    if NameKind.CASE in kinds:
         found += state.cases_index.match(query, kinds, limit, cutoff)
     found.sort(key=lambda es: (-es[1], -es[0].weight, es[0].label))
     return found[:limit]
 
 
 def suggest_names(
-    state: Indexes, query: str, kinds: Sequence[str], limit: int = 3
+    state: Indexes, query: str, kinds: Sequence[NameKind], limit: int = 3
 ) -> list[Suggestion]:
     found = match_names(state, query, kinds, limit, SUGGEST_THRESHOLD)
     words = [w for w in name_key(query).split() if len(w) >= 3]

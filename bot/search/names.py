@@ -7,6 +7,7 @@ import bisect
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
@@ -15,9 +16,17 @@ from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
 PREFIX_MAX = 90.0  # a prefix of a name word; a whole word scores at least 100 - 3 x 3
 
 
+class NameKind(StrEnum):
+    """What a catalog name stands for; the values are those of the ``aliases.kind`` column."""
+
+    SPEAKER = "speaker"
+    ORGANISATION = "organisation"
+    CASE = "case"
+
+
 @dataclass(frozen=True)
 class NameEntry:
-    kind: str  # "speaker" | "organisation" | "case"
+    kind: NameKind
     id: int
     label: str
     aliases: tuple[str, ...] = ()
@@ -27,7 +36,7 @@ class NameEntry:
 @dataclass(frozen=True)
 class _Alias:
     entry: int
-    kind: str
+    kind: NameKind
     tokens: tuple[str, ...]
     joined: str
 
@@ -52,7 +61,7 @@ class NameIndex:
         self._by_token: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
             names = dict.fromkeys(name_key(a) for a in (entry.label, *entry.aliases))
-            if entry.kind == "organisation":
+            if entry.kind == NameKind.ORGANISATION:
                 short = acronym(entry.label)
                 if short:
                     names.setdefault(short)
@@ -106,7 +115,11 @@ class NameIndex:
         return found
 
     def match(
-        self, query: str, kinds: Collection[str] | None = None, limit: int = 10, cutoff: float = 0
+        self,
+        query: str,
+        kinds: Collection[NameKind] | None = None,
+        limit: int = 10,
+        cutoff: float = 0,
     ) -> list[tuple[NameEntry, float]]:
         """Entries named by ``query``, best first, with a score 0–100 (see module docstring)."""
         key = name_key(query)
@@ -151,10 +164,10 @@ class NameIndex:
         )
         return ranked[:limit]
 
-    def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[str, int], float]:
+    def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[NameKind, int], float]:
         """Entities one search word names (a word of their name or alias), with 0..1 quality."""
         keys = {name_key(word.key)} | ({name_key(word.alt)} if word.alt else set())
-        found: dict[tuple[str, int], float] = {}
+        found: dict[tuple[NameKind, int], float] = {}
         for key in keys:  # "Хью" folds to "hu": the word typed counts, not its key
             if len(word.key) < 3 or not key or " " in key or key in NAME_STOP_WORDS:
                 continue

@@ -9,6 +9,7 @@ import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.search.names import NameKind
 from bot.search.query import _WORD, QueryWord, tokens, word_key
 
 # -- ranking quote text ---------------------------------------------------------------------
@@ -21,7 +22,7 @@ class Group:
     word: QueryWord
     terms: Mapping[str, float]  # word key in a quote -> match quality (0..1]
     df: int  # documents holding the commonest of its terms (0: unknown)
-    entities: Mapping[tuple[str, int], float] = field(default_factory=dict)  # names it matches
+    entities: Mapping[tuple[NameKind, int], float] = field(default_factory=dict)  # names it matches
     fts_terms: tuple[str, ...] = ()  # FTS5 terms to ask for, best first
     minor: bool = False  # a stop word beside content words: it only breaks ties
 
@@ -36,7 +37,7 @@ class Group:
 class Candidate:
     id: int
     text: str
-    entities: frozenset[tuple[str, int]]  # ("speaker", id), ("organisation", id), ("case", id)
+    entities: frozenset[tuple[NameKind, int]]  # the names the quote is attributed to
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from bot.search.names import NameKind
 from bot.store import StoredQuote
 
-COMMANDS = {"speaker": "who", "organisation": "who", "case": "case"}
+COMMANDS = {NameKind.SPEAKER: "who", NameKind.ORGANISATION: "who", NameKind.CASE: "case"}
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Suggestion:
-    kind: str  # "speaker" | "organisation" | "case" | "word"
+    kind: NameKind | Literal["word"]  # "word": a spelling correction for /search
     label: str
     command: str  # "who" | "case" | "search"
     query: str

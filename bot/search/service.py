@@ -20,7 +20,7 @@ from bot.schema import max_quote_id
 from bot.search import free_text
 from bot.search import sql as ss
 from bot.search.indexes import Indexes, build_indexes, match_names, suggest_names
-from bot.search.names import NameEntry
+from bot.search.names import NameEntry, NameKind
 from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
 from bot.search.rank import word_keys, word_spans
 from bot.search.results import Hit, LookupResult, Suggestion
@@ -30,7 +30,7 @@ __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
 log = logging.getLogger(__name__)
 
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
-ALL_KINDS = ("speaker", "organisation", "case")
+ALL_KINDS = (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
 MAX_SUGGESTIONS = 5  # "did you mean" buttons
 RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
 RANDOM_FROM = 200  # /random with free text picks among this many best matches
@@ -190,19 +190,21 @@ class Lookup:
 
     def find_speaker(self, query: str, limit: int = 5) -> list[tuple[SpeakerRow, float]]:
         state = self._loaded
-        found = match_names(state, clean_query(query), ("speaker",), limit, NAME_THRESHOLD)
+        found = match_names(state, clean_query(query), (NameKind.SPEAKER,), limit, NAME_THRESHOLD)
         return [(state.speakers[e.id], s) for e, s in found if e.id in state.speakers]
 
     def find_organisation(
         self, query: str, limit: int = 5
     ) -> list[tuple[ss.OrganisationRow, float]]:
         state = self._loaded
-        found = match_names(state, clean_query(query), ("organisation",), limit, NAME_THRESHOLD)
+        found = match_names(
+            state, clean_query(query), (NameKind.ORGANISATION,), limit, NAME_THRESHOLD
+        )
         return [(state.orgs[e.id], s) for e, s in found if e.id in state.orgs]
 
     def find_case(self, query: str, limit: int = 5) -> list[tuple[CaseRow, float]]:
         state = self._loaded
-        found = match_names(state, clean_query(query), ("case",), limit, NAME_THRESHOLD)
+        found = match_names(state, clean_query(query), (NameKind.CASE,), limit, NAME_THRESHOLD)
         return [(state.cases[e.id], s) for e, s in found if e.id in state.cases]
 
     # -- who / case ------------------------------------------------------------------------
@@ -216,20 +218,25 @@ class Lookup:
     def _who(
         self, query: str, limit: int, conn: sqlite3.Connection, state: Indexes
     ) -> LookupResult:
-        found = match_names(state, query, ("speaker", "organisation"), 20, NAME_THRESHOLD)
+        found = match_names(
+            state, query, (NameKind.SPEAKER, NameKind.ORGANISATION), 20, NAME_THRESHOLD
+        )
         found = [(e, s) for e, s in found if e.weight > 0]  # an organisation with no quotes
         if not found:
             return LookupResult(
-                [], suggest_names(state, query, ("speaker", "organisation", "case"))
+                [],
+                suggest_names(
+                    state, query, (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
+                ),
             )
         best, best_score = found[0]
         ordered: list[tuple[int, int | None, float, NameEntry]] = []  # speaker, org, score
-        if best.kind == "organisation":
+        if best.kind == NameKind.ORGANISATION:
             for s in state.org_speakers.get(best.id, []):
                 ordered.append((s.id, best.id, best_score, best))
         else:
             for entry, score in found:
-                if entry.kind == "speaker" and score >= best_score - 10:
+                if entry.kind == NameKind.SPEAKER and score >= best_score - 10:
                     ordered.append((entry.id, None, score, entry))
         ids: list[tuple[int, float, NameEntry]] = []
         for speaker_id, org_id, score, entry in ordered:
@@ -249,11 +256,14 @@ class Lookup:
     def _case(
         self, query: str, limit: int, conn: sqlite3.Connection, state: Indexes
     ) -> LookupResult:
-        found = match_names(state, query, ("case",), 10, NAME_THRESHOLD)
+        found = match_names(state, query, (NameKind.CASE,), 10, NAME_THRESHOLD)
         found = [(e, s) for e, s in found if e.weight > 0]
         if not found:
             return LookupResult(
-                [], suggest_names(state, query, ("case", "speaker", "organisation"))
+                [],
+                suggest_names(
+                    state, query, (NameKind.CASE, NameKind.SPEAKER, NameKind.ORGANISATION)
+                ),
             )
         best, best_score = found[0]
         ids: list[tuple[int, float, NameEntry]] = []
@@ -266,24 +276,24 @@ class Lookup:
 
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
-        compute = partial(self._by_id, "speaker", speaker_id, limit)
+        compute = partial(self._by_id, NameKind.SPEAKER, speaker_id, limit)
         return await self.store.run(
             self._remembered, ("speaker-id", str(speaker_id)), limit, compute
         )
 
     async def by_case_id(self, case_id: int, limit: int = 50) -> LookupResult | None:
         """A case's quotes by id (for buttons); None when no such case."""
-        compute = partial(self._by_id, "case", case_id, limit)
+        compute = partial(self._by_id, NameKind.CASE, case_id, limit)
         return await self.store.run(self._remembered, ("case-id", str(case_id)), limit, compute)
 
     def _by_id(
-        self, kind: str, target: int, limit: int, conn: sqlite3.Connection, state: Indexes
+        self, kind: NameKind, target: int, limit: int, conn: sqlite3.Connection, state: Indexes
     ) -> LookupResult | None:
-        index = state.cases_index if kind == "case" else state.people
+        index = state.cases_index if kind == NameKind.CASE else state.people
         entry = next((e for e in index.entries if e.kind == kind and e.id == target), None)
         if entry is None:
             return None
-        if kind == "speaker":
+        if kind == NameKind.SPEAKER:
             found = ss.quote_ids_by_speaker(conn, target, limit, None)
         else:
             found = ss.quote_ids_by_case(conn, target, limit)
@@ -339,10 +349,13 @@ class Lookup:
         speaker_ids: list[int] = []
         case_ids: list[int] = []
         score = 100.0
-        wanted: list[tuple[str, tuple[str, ...]]] = []
-        filter_kinds = {"who": ("speaker", "organisation"), "org": ("organisation",)}
+        wanted: list[tuple[str, tuple[NameKind, ...]]] = []
+        filter_kinds = {
+            "who": (NameKind.SPEAKER, NameKind.ORGANISATION),
+            "org": (NameKind.ORGANISATION,),
+        }
         for kind, values in parsed.filters.items():
-            wanted += [(v, filter_kinds.get(kind, ("case",))) for v in values]
+            wanted += [(v, filter_kinds.get(kind, (NameKind.CASE,))) for v in values]
         if bare:
             wanted.append((bare, ALL_KINDS))
         for value, kinds in wanted:
@@ -351,9 +364,9 @@ class Lookup:
                 return None
             entry, s = found_names[0]
             score = min(score, s)
-            if entry.kind == "speaker":
+            if entry.kind == NameKind.SPEAKER:
                 speaker_ids.append(entry.id)
-            elif entry.kind == "organisation":
+            elif entry.kind == NameKind.ORGANISATION:
                 members = [sp.id for sp in state.org_speakers.get(entry.id, [])]
                 if not members:
                     return None

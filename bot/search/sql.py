@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.schema import max_quote_id, placeholders, transaction
+from bot.search.names import NameKind
 from bot.search.query import Vocabulary, deletes, edit_distance, max_edits, word_key
 from bot.search.rank import Candidate
 from bot.store import CaseRow, SpeakerRow
@@ -163,7 +164,7 @@ class NameData:
     speaker_orgs: dict[int, int | None]  # speaker id -> organisation id
     organisations: list[OrganisationRow]
     cases: list[CaseRow]
-    aliases: dict[tuple[str, int], list[str]]
+    aliases: dict[tuple[NameKind, int], list[str]]
     total_quotes: int
 
 
@@ -197,9 +198,9 @@ def load_names(conn: sqlite3.Connection) -> NameData:
         CaseRow(cid, slug, name, int(case_counts.get(cid, 0)))
         for cid, slug, name in conn.execute("SELECT id, slug, name FROM cases ORDER BY id")
     ]
-    aliases: dict[tuple[str, int], list[str]] = {}
+    aliases: dict[tuple[NameKind, int], list[str]] = {}
     for kind, target, alias in conn.execute("SELECT kind, target_id, alias FROM aliases"):
-        aliases.setdefault((kind, target), []).append(alias)
+        aliases.setdefault((NameKind(kind), target), []).append(alias)
     total = sum(counts.values())  # every quote has a speaker; count(*) would scan them again
     return NameData(speakers, speaker_orgs, organisations, cases, aliases, total)
 
@@ -282,11 +283,11 @@ class Restriction:
     size: int  # how many quotes it holds (from the in-memory counts)
 
     @classmethod
-    def of(cls, kind: str, ids: Sequence[int], size: int) -> Restriction:
+    def of(cls, kind: NameKind, ids: Sequence[int], size: int) -> Restriction:
         marks = placeholders(ids)
-        if kind == "speaker":
+        if kind == NameKind.SPEAKER:
             return cls(f"q.speaker_id IN ({marks})", tuple(ids), size)
-        if kind == "organisation":
+        if kind == NameKind.ORGANISATION:
             return cls(f"q.organisation_id IN ({marks})", tuple(ids), size)
         return cls(
             f"q.id IN (SELECT quote_id FROM quote_cases WHERE case_id IN ({marks}))",
@@ -384,11 +385,11 @@ def fetch_candidates(
                 FROM quotes q WHERE q.id IN ({placeholders(chunk)})""",
             chunk,
         ):
-            entities = {("speaker", int(sid))}
+            entities = {(NameKind.SPEAKER, int(sid))}
             if oid is not None:
-                entities.add(("organisation", int(oid)))
+                entities.add((NameKind.ORGANISATION, int(oid)))
             if cases:
-                entities.update(("case", int(c)) for c in str(cases).split(","))
+                entities.update((NameKind.CASE, int(c)) for c in str(cases).split(","))
             found.append(Candidate(int(qid), text, frozenset(entities)))
     return found
 
