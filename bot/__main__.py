@@ -81,9 +81,12 @@ async def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json([q.as_dict() for q in quotes])
         return 0
+    from bot.render import source_text
+
     for q in quotes:
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
-        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n")
+        source = source_text(q.publication)
+        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n")
     return 0
 
 
@@ -202,6 +205,8 @@ async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings
         for s in result.suggestions:
             print(f"  Did you mean: {s.label}  (quotebot {s.command} {s.query})")
         return 0
+    from bot.render import source_text
+
     print(f"{result.title or query}: {len(result.hits)} result(s)\n")
     for h in result.hits:
         q, text, end = h.quote, [], 0
@@ -210,7 +215,7 @@ async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings
             end = stop
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
         print(f"#{q.id} ({h.score:g}) “{''.join([*text, q.text[end:]])}”")
-        print(f"    — {q.speaker}, {q.role}{cases}\n")
+        print(f"    — {q.speaker}, {q.role}{cases}\n    {source_text(q.publication)}\n")
     return 0
 
 

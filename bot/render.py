@@ -170,24 +170,40 @@ def compilation_site(compilation: Compilation) -> str:
     return name or compilation.title or "a compilation"
 
 
-def source_line(publication: Publication) -> str:
-    """The one source line every quote view shows (HTML), linked where a URL is known:
-    the original (publisher · kind · date), else the compilation it was taken from, else
-    a plain "not recorded" — never the import file's name."""
+def _source(publication: Publication) -> tuple[str, str, str] | None:
+    """(label, URL, remark) of the source line: the original (publisher · kind · date), else
+    the compilation it was taken from; None when nothing is recorded."""
     if publication.publisher or publication.url:
         parts = [publication.publisher, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
-        line = "Source: " + link(e(label), publication.url)
-        if publication.status is Status.LIKELY:
-            line += f" <i>({e(LIKELY_SOURCE)})</i>"
-        return line
+        remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
+        return label, publication.url, remark
     if publication.compilation:
         compilation = publication.compilation
         label = f"compilation on {compilation_site(compilation)} — original not found"
-        return "Source: " + link(e(label), compilation.url)
-    return SOURCE_NOT_RECORDED
+        return label, compilation.url, ""
+    return None
+
+
+def source_line(publication: Publication) -> str:
+    """The one source line every quote view shows (HTML), linked where a URL is known;
+    a plain "not recorded" when nothing is — never the import file's name."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return "Source: " + link(e(label), url) + (f" <i>({e(remark)})</i>" if remark else "")
+
+
+def source_text(publication: Publication) -> str:
+    """The source line as plain text (the command line), the URL in angle brackets."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return f"Source: {label}" + (f" ({remark})" if remark else "") + (f" <{url}>" if url else "")
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:

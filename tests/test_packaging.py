@@ -8,16 +8,22 @@ added to ``sys.path``, its own ``.pth`` files (the editable install's finder amo
 are not run, so ``bot`` can only be the wheel's copy. Nothing is downloaded: the whole
 module takes a few seconds.
 
+The installed command is run as a user would, from another directory: seed, who, chat,
+run without a token (the console), and run with a token against the project's fake Bot
+API served on loopback, stopped with SIGINT as ``docker stop`` stops the image.
+
 That the runtime dependencies of the wheel are exactly what requirements.lock pins is
 checked separately, from the installed metadata.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -29,12 +35,18 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bot.fake_telegram.api import FakeBotAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "bot", "data")
+TOKEN = "1234567:" + "AAHfakefakefakefakefakefakefakefak1"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-*")
 
 
@@ -260,3 +272,69 @@ def test_build_lock_pins_the_build_backend_of_pyproject() -> None:
     for line in requires:
         req = Requirement(line)
         assert req.specifier.contains(pins[canonicalize_name(req.name)]), line
+
+
+class ServedBotAPI(tornado.web.RequestHandler):
+    """The project's fake Bot API (bot.fake_telegram), served over HTTP on loopback so a
+    separate ``quotebot run`` process can poll it; the fake is the same one every test uses."""
+
+    def initialize(self, fake: FakeBotAPI) -> None:
+        self.fake = fake
+
+    async def post(self) -> None:
+        request = self.request
+        ctype = request.headers.get("Content-Type", "")
+        status, body = await self.fake.handle(request.path, request.query, ctype, request.body)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+async def test_installed_bot_answers_on_telegram_and_stops_on_the_stop_signal(
+    installed: Installed,
+) -> None:
+    """`quotebot run` from the wheel, with a token, against a Bot API on loopback at DEBUG:
+    it seeds its database, answers a user, never logs the token, and exits 0 on SIGINT
+    (the image's STOPSIGNAL) — what `docker stop` does."""
+    fake = FakeBotAPI(valid_token=TOKEN)
+    server = tornado.httpserver.HTTPServer(
+        tornado.web.Application([(r"/.*", ServedBotAPI, {"fake": fake})])
+    )
+    (sock,) = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server.add_sockets([sock])
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{sock.getsockname()[1]}",
+        "LOG_LEVEL": "DEBUG",
+        "QUOTEBOT_DB": str(installed.home / "run" / "quotebot.db"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    (installed.home / "run").mkdir()
+    process = await asyncio.create_subprocess_exec(
+        str(installed.venv / "bin" / "quotebot"),
+        "run",
+        cwd=installed.home,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with asyncio.timeout(60):
+            while not fake.calls_to("getUpdates"):
+                assert process.returncode is None, "the bot exited before polling"
+                await asyncio.sleep(0.1)
+            fake.user_message("/who hall", chat_id=4242)
+            (reply,) = await fake.wait_for_sent(chat_id=4242, within=30)
+            assert "Julia Hall" in reply.text
+            process.send_signal(signal.SIGINT)
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        server.stop()
+    logged = output.decode()
+    assert process.returncode == 0, logged[-3000:]
+    assert "getUpdates" in logged, "nothing logged at DEBUG?"
+    assert TOKEN not in logged and TOKEN.partition(":")[2] not in logged
+    assert fake.token_seen == {TOKEN}
