@@ -25,7 +25,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
@@ -34,9 +34,7 @@ from bot.app import start_resources, stop_resources
 from bot.config import SettingsError
 from bot.context import QuoteBotApp
 from bot.ratelimit import retry_seconds
-
-if TYPE_CHECKING:
-    from bot.webhook import WebhookConfig
+from bot.webhook import WebhookConfig, serve_updates
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -151,8 +149,6 @@ async def serve(
             log.info("polling for updates")
             await stop.wait()
         else:
-            from bot.webhook import serve_updates
-
             await serve_updates(app, webhook, stop)
     except Stopped:
         log.info("stopped during start-up")

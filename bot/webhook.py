@@ -88,21 +88,11 @@ def make_server(app: QuoteBotApp, config: WebhookConfig) -> tornado.httpserver.H
         [
             (config.path, _UpdateHandler, {"app": app, "secret": config.secret}),
             ("/healthz", _HealthHandler, {"app": app}),
-        ]
+        ],
+        # No access log: each rejected request is logged once, by the handler, with why.
+        log_function=lambda handler: None,
     )
     return tornado.httpserver.HTTPServer(web, max_body_size=MAX_BODY)
-
-
-async def serve_webhook(
-    app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event | None = None
-) -> None:
-    """Register the webhook, serve until ``stop`` is set (or SIGINT/SIGTERM), shut down.
-
-    Start-up, signals and shutdown are :func:`bot.runner.serve`'s; this is its webhook mode.
-    """
-    from bot.runner import serve
-
-    await serve(app, config, stop)
 
 
 async def serve_updates(app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event) -> None:

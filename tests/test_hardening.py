@@ -7,13 +7,24 @@ through :mod:`pollbot`, unless a test is about a single handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import socket
 from pathlib import Path
 
+import httpx
 import pytest
-from botchat import PRIVATE, button_data, running_bot
+from botchat import BOT_NAME, PRIVATE, button_data, running_bot
 from pollbot import polling_bot
+from telegram.ext import AIORateLimiter
+from telegram.request import HTTPXRequest
 
 from bot import render
+from bot.app import build_application
+from bot.config import Settings
+from bot.fake_telegram.api import FakeBotAPI
+from bot.runner import serve
+from bot.webhook import SECRET_HEADER, WebhookConfig
 
 CHAT = 6060
 
@@ -110,3 +121,45 @@ async def test_a_reply_that_may_have_arrived_is_not_sent_twice(tmp_path: Path, f
         await bot.send("/quote 2")
         quotes = [m for m in bot.fake.messages_to(PRIVATE) if "#2" in m.text]
         assert len(quotes) <= 1
+
+
+async def test_a_deeply_nested_webhook_body_gets_400_and_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeBotAPI(username=BOT_NAME)
+    app = build_application(
+        Settings(db_path=tmp_path / "q.db"),
+        HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+        rate_limiter=AIORateLimiter(),
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = WebhookConfig(
+        url="https://bot.example.org/hook", listen="127.0.0.1", port=port, secret="s3cret-Tok"
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, config, stop))
+    nested = [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"update_id": 1, "message": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+    ]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            for _ in range(200):
+                with contextlib.suppress(httpx.TransportError):
+                    await client.get("/healthz")
+                    break
+                await asyncio.sleep(0.05)
+            caplog.clear()
+            for body in nested:
+                answer = await client.post(
+                    "/hook", content=body, headers={SECRET_HEADER: "s3cret-Tok"}
+                )
+                assert answer.status_code == 400
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 10)
+    rejected = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(rejected) == len(nested), [r.getMessage() for r in rejected]
+    assert "Traceback" not in caplog.text and "RecursionError" in caplog.text
