@@ -115,7 +115,7 @@ async def show_results(
         await reply(update, [lead + text], markup)
         return
     hits, total = result.hits, len(result.hits)
-    heading = heading or render.result_heading(result.title, total)
+    heading = heading or render.result_heading(result.title, total, result.set_aside)
     omit = buttons_to_this_list(result, what)
     token = await context.bot_data.results.put(
         context.bot_data.store,

@@ -79,7 +79,8 @@ def help_text(bot_username: str | None = None) -> str:
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        "into the conversation.",
+        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
+        "the Share button under a quote does it for you.",
     ]
     return "\n".join(lines)
 
@@ -246,10 +247,16 @@ def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
     return pieces
 
 
-def result_heading(title: str | None, total: int) -> str | None:
+def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ()) -> str | None:
+    """``title`` and the number of quotes; ``set_aside``: words of the query that named
+    something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    if set_aside:
+        words = ", ".join(f"“{e(w)}”" for w in set_aside)
+        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+    return heading
 
 
 def _shown_query(query: str, limit: int = 60) -> str:
@@ -388,6 +395,9 @@ def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
 
 
+DAILY_TURN_OFF = "d:stop"  # under a quote of the day: stop the daily quote, keep the message
+
+
 def speaker_button_data(speaker_id: int) -> str:
     return f"w:{speaker_id}"
 
@@ -405,10 +415,12 @@ def pager_keyboard(
     extra: bool = True,
     omit: Sequence[str] = (),
     again: str | None = None,
+    turn_off: bool = False,
 ) -> InlineKeyboardMarkup:
     """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
-    the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
-    /random with that filter once more; last, the Share button."""
+        the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
+        /random with that filter once more; ``turn_off``: the quote of the day's "Turn off" (the
+    same check as ``/daily off``); last, the Share button."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -432,6 +444,8 @@ def pager_keyboard(
         if case_buttons:
             rows.append(case_buttons)
     rows.append([share_button(quote)])
+    if turn_off:
+        rows.append([button("Turn off", DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -491,6 +505,11 @@ PLAIN_TEXT_HINT = (
     "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 group``, ``2 groups``, ``0 private chats``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _in_seconds(seconds: int) -> str:
