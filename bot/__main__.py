@@ -150,33 +150,30 @@ opens this console.
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Long polling (blocking; PTB owns the event loop and stops on SIGINT/SIGTERM)."""
-    from telegram import Update
-
+    """Long polling or webhook mode until SIGINT/SIGTERM (see :mod:`bot.runner`)."""
+    from bot import runner
     from bot.app import build_application
 
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return asyncio.run(cmd_chat(args, settings))
     settings.check_database_path()
-    setup_logging(settings.log_level, settings.token)
-    app = build_application(settings)
     webhook_url = args.webhook or settings.webhook_url
+    webhook = None
     if webhook_url:
-        from bot.webhook import WebhookConfig, new_secret, serve_webhook
+        from bot.webhook import WebhookConfig, new_secret
 
         if not webhook_url.startswith("https://"):
             raise SettingsError(f"--webhook: {webhook_url!r} must be an https URL")
-        config = WebhookConfig(
+        webhook = WebhookConfig(
             url=webhook_url,
             listen=args.listen or settings.webhook_listen,
             port=args.port or settings.webhook_port,
             secret=settings.webhook_secret or new_secret(),
         )
-        asyncio.run(serve_webhook(app, config))
-        return 0
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    return 0
+    # Before the Bot is built: PTB logs its URLs (token) and setWebhook's secret at DEBUG.
+    setup_logging(settings.log_level, settings.token, secrets=[webhook.secret] if webhook else [])
+    return runner.run(build_application(settings), webhook)
 
 
 @command("chat")
