@@ -274,3 +274,15 @@ def test_the_fake_refuses_share_buttons_telegram_would_refuse(
 async def test_help_tells_how_to_share_a_quote_by_number(bot: BotHarness) -> None:
     text = one(await bot.send("/help")).text
     assert "@QuoteBot #7 for quote 7" in text and "Share" in text
+
+
+async def test_a_source_url_with_html_characters_is_linked_intact(bot: BotHarness) -> None:
+    url = 'https://example.org/find?q=a&b="c"<d>'
+    publication = Publication(status=Status.VERIFIED, publisher="A & B", kind="report", url=url)
+    number = await add(
+        bot, "Statements must be cited exactly as published.", publication=publication
+    )
+    message = one(await bot.send(f"/quote {number}"))
+    entities = stored(bot, message)["entities"]
+    assert [e["url"] for e in entities if e["type"] == "text_link"] == [url]
+    assert "\nSource: A & B · report\n" in message.text
