@@ -143,7 +143,9 @@ def attribution(quote: StoredQuote) -> str:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SOURCE_NOT_RECORDED = "Source: not recorded"
-LIKELY_SOURCE = "likely: the exact words not seen in the original"
+# "likely": the publication is known but its exact words were not checked there (the seed:
+# seen only in translation or a cut copy; an import: nobody read the page).
+LIKELY_SOURCE = "not verified word for word"
 
 
 def partial_date(date: PartialDate) -> str:
@@ -174,8 +176,10 @@ def compilation_site(compilation: Compilation) -> str:
 def _source(publication: Publication) -> tuple[str, str, str] | None:
     """(label, URL, remark) of the source line: the original (publisher · kind · date), else
     the compilation it was taken from; None when nothing is recorded."""
-    if publication.publisher or publication.url:
-        parts = [publication.publisher, publication.kind]
+    if publication.publisher or publication.url or publication.title:
+        # The publisher names the source; without one, the title does.
+        title = f"“{publication.title}”" if publication.title else ""
+        parts = [publication.publisher or title, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""

@@ -19,7 +19,7 @@ from bot.catalog import Catalog
 from bot.corpus import Quote
 from bot.fake_telegram.api import SentMessage
 from bot.fake_telegram.html import ApiError, check_reply_markup
-from bot.provenance import Publication, Status
+from bot.provenance import PartialDate, Publication, Status
 from bot.seed_data import CATALOG_FILE, SOURCES_FILE, data_file
 
 FACTS = {
@@ -129,8 +129,16 @@ async def test_lists_pages_and_random_show_the_source(bot: BotHarness) -> None:
 
 async def test_a_likely_source_says_so(bot: BotHarness) -> None:
     text = one(await bot.send("/quote 8")).text
-    assert "Source: Amnesty International · press release · Jul 2013 (likely" in text
-    assert "(likely" not in one(await bot.send("/quote 7")).text
+    assert "Source: Amnesty International · press release · Jul 2013 (not verified word" in text
+    assert "not verified" not in one(await bot.send("/quote 7")).text
+
+
+async def test_a_source_known_only_by_its_title_shows_the_title(bot: BotHarness) -> None:
+    publication = Publication(title="Annual report <2013>", published=PartialDate(2013))
+    number = await add(bot, "Nobody may be returned to a risk of torture.", publication=publication)
+    assert (
+        "\nSource: “Annual report <2013>” · 2013\n" in one(await bot.send(f"/quote {number}")).text
+    )
 
 
 async def add(bot: BotHarness, text: str, **fields: Any) -> int:
