@@ -13,7 +13,6 @@ import logging
 import re
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import handlers, render
@@ -81,10 +80,7 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     await query.answer()
     try:
         await query.edit_message_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.pager_keyboard(token, index, total, found),
-            disable_web_page_preview=True,
+            text, reply_markup=render.pager_keyboard(token, index, total, found)
         )
     except BadRequest as exc:
         # Two quick presses can ask for the page already shown; Telegram refuses the no-op.

@@ -26,8 +26,6 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from telegram import LinkPreviewOptions
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -288,11 +286,7 @@ class DailyService:
                 raise ClaimLost
 
         quote = claim.quote
-        kwargs: dict[str, Any] = {
-            "parse_mode": ParseMode.HTML,
-            "reply_markup": render.pager_keyboard("", 0, 1, quote),
-            "link_preview_options": LinkPreviewOptions(is_disabled=True),
-        }
+        kwargs: dict[str, Any] = {"reply_markup": render.pager_keyboard("", 0, 1, quote)}
         try:
             if isinstance(self.bot.rate_limiter, PriorityRateLimiter):
                 kwargs["rate_limit_args"] = Broadcast(on_start=on_start)
@@ -395,6 +389,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
             base_url=f"{settings.api_url}/bot",
             base_file_url=f"{settings.api_url}/file/bot",
             rate_limiter=PriorityRateLimiter(),
+            defaults=render.BOT_DEFAULTS,
         )
         async with bot:
             service = DailyService(store, bot)
