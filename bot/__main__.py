@@ -18,11 +18,13 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, load_settings
-from bot.corpus import parse_file
+from bot.corpus import parse_file, publication_from_fields
+from bot.curation import review_lines
 from bot.logs import setup_logging
+from bot.provenance import UNKNOWN, ProvenanceError, Publication
 from bot.schema import StoreError
 from bot.seed_data import CATALOG_FILE, data_file
-from bot.store import QuoteStore
+from bot.store import QuoteStore, stored_speaker_names
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -66,11 +68,20 @@ async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     catalog = Catalog.load(data_file(CATALOG_FILE))
     path = Path(args.file)
-    # Refuse a bad document before the database is opened (or created and seeded).
-    quotes = parse_file(path, catalog, args.source)
+    publication = document_publication(args, path)
+    # Refuse a bad document before the database is opened (or created and seeded); the
+    # speakers already stored win when an attribution line is split.
+    known = [*stored_speaker_names(settings.db_path), *(args.speaker or [])]
+    quotes = parse_file(path, catalog, args.source, known_speakers=known, publication=publication)
+    if args.dry_run and not settings.db_path.is_file():
+        # Nothing to write into: show what an import into a fresh (seeded) database does.
+        settings = replace(settings, db_path=Path(":memory:"))
     async with await open_store(args, settings) as store:
-        report = await store.add_quotes(quotes, catalog, args.source or path.name)
-    print(f"{report.source}: {report.added} added, {report.unchanged} already present")
+        report = await store.add_quotes(
+            quotes, catalog, args.source or path.name, dry_run=args.dry_run
+        )
+    for line in review_lines(report):
+        print(line)
     return 0
 
 
@@ -81,9 +92,12 @@ async def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json([q.as_dict() for q in quotes])
         return 0
+    from bot.render import source_text
+
     for q in quotes:
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
-        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n")
+        source = source_text(q.publication)
+        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n")
     return 0
 
 
@@ -205,6 +219,8 @@ async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings
         for s in result.suggestions:
             print(f"  Did you mean: {s.label}  (quotebot {s.command} {s.query})")
         return 0
+    from bot.render import source_text
+
     print(f"{result.title or query}: {len(result.hits)} result(s)\n")
     for h in result.hits:
         q, text, end = h.quote, [], 0
@@ -213,7 +229,7 @@ async def lookup_command(kind: str, args: argparse.Namespace, settings: Settings
             end = stop
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
         print(f"#{q.id} ({h.score:g}) “{''.join([*text, q.text[end:]])}”")
-        print(f"    — {q.speaker}, {q.role}{cases}\n")
+        print(f"    — {q.speaker}, {q.role}{cases}\n    {source_text(q.publication)}\n")
     return 0
 
 
@@ -230,6 +246,32 @@ async def cmd_case(args: argparse.Namespace, settings: Settings) -> int:
 @command("search")
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return await lookup_command("search", args, settings)
+
+
+SOURCE_OPTIONS = {
+    "url": "where the statements were published (http or https)",
+    "published": "publication date, YYYY, YYYY-MM or YYYY-MM-DD",
+    "publisher": "who published them, e.g. Amnesty International",
+    "title": "the publication's title",
+    "kind": "press release, statement, dispatch …",
+    "status": "verified (words read at the URL), likely (default with a URL) or unknown",
+}
+
+
+def document_publication(args: argparse.Namespace, path: Path) -> Publication:
+    """The one source a statements text document's quotes share, from the command line."""
+    given = {name: getattr(args, name) or "" for name in SOURCE_OPTIONS}
+    if not any(given.values()):
+        return UNKNOWN
+    if path.suffix.lower() in (".csv", ".json"):
+        raise SettingsError(
+            f"{path}: a {path.suffix} document gives its source per row (columns "
+            "url, published, publisher, title, kind); the --url … options are for statements text"
+        )
+    try:
+        return publication_from_fields(given)
+    except ProvenanceError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
 
 
 class CommandLine(argparse.ArgumentParser):
@@ -271,6 +313,17 @@ def build_parser() -> CommandLine:
     p = add("import", "import a statements document, or a .csv or .json collection")
     p.add_argument("file", help="file to import")
     p.add_argument("--source", help="source name to record (default: the file name)")
+    p.add_argument(
+        "--speaker",
+        action="append",
+        metavar="NAME",
+        help="a speaker's full name, to split attribution lines the import cannot (repeatable)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what the import would create; write nothing"
+    )
+    for name, what in SOURCE_OPTIONS.items():
+        p.add_argument(f"--{name}", help=f"statements text only: {what} (CSV/JSON: per row)")
     add("quotes", "list every quote, in source order", lists=True)
     add("speakers", "list speakers with their organisation and number of quotes", lists=True)
     add("cases", "list cases with their number of quotes", lists=True)

@@ -3,9 +3,10 @@
 The one place where handlers are registered: :func:`handler_list`, one ordered list in one
 group, where the first handler that matches an update handles it (so the ``d:`` buttons come
 before the generic button handler, and every command before the private-chat pointer to
-/help for unknown commands). Resources open in ``post_init`` and close in
-``post_shutdown``; ``async with app`` does not run them, so callers that skip
-``run_polling`` must call :func:`start_resources` / :func:`stop_resources` themselves.
+/help for unknown commands, then plain text in private chats, which is a search).
+Resources open in ``post_init`` and close in ``post_shutdown``; ``async with app`` does
+not run them, so callers that skip ``run_polling`` must call :func:`start_resources` /
+:func:`stop_resources` themselves.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ def handler_list() -> list[BaseHandler[Update, Context, None]]:
         ChatMemberHandler(daily.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, daily.on_migrate),
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown),
+        # Plain text in a private chat is a search; in groups it is not the bot's business.
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & new_messages,
+            handlers.plain_text,
+        ),
     ]
 
 

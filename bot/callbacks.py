@@ -61,7 +61,7 @@ async def _allowed(update: Update, context: Context, data: str) -> bool:
 async def _page(update: Update, context: Context, kind: str, token: str, index: int) -> None:
     query = update.callback_query
     assert query is not None
-    results = context.bot_data.results.get(token)
+    results = await context.bot_data.results.get(context.bot_data.store, token)
     chat = update.effective_chat
     if results is None or chat is None or results.chat_id != chat.id:
         await query.answer(render.STALE_BUTTON)
@@ -80,7 +80,7 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     await query.answer()
     try:
         await query.edit_message_text(
-            text, reply_markup=render.pager_keyboard(token, index, total, found)
+            text, reply_markup=render.pager_keyboard(token, index, total, found, omit=results.omit)
         )
     except BadRequest as exc:
         # Two quick presses can ask for the page already shown; Telegram refuses the no-op.
@@ -99,7 +99,7 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
         await query.answer(render.STALE_BUTTON)
         return
     await query.answer()
-    await handlers.show_results(update, context, result, "", "")
+    await handlers.show_results(update, context, result, "speaker" if kind == "w" else "case", "")
 
 
 async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:

@@ -16,15 +16,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import attribution
 from bot.catalog import Catalog
-from bot.provenance import UNKNOWN, Publication
+from bot.provenance import (
+    UNKNOWN,
+    PartialDate,
+    ProvenanceError,
+    Publication,
+    Status,
+    check_url,
+)
 from bot.text import DocumentError, decode, key
 
-# Attribution lines end in " -" (the last one may not); the role may end in "." too.
-_TRAILING_DASH = re.compile(r"\s*-\s*$")
-_LOWER_UPPER = re.compile(r"(?<=[a-zà-ÿа-яё])(?=[A-ZÀ-ÞА-ЯЁ])")
+_TRAILING_DASH = attribution.TRAILING_DASH
 _MAX_ATTRIBUTION = 300
-STRUCTURED_FIELDS = ("text", "speaker", "role", "organisation", "cases", "source", "date")
+# Where a statement was published, per CSV/JSON row or, for a statements text document,
+# once for the whole file (the import command's --url, --published … options).
+SOURCE_FIELDS = ("url", "published", "publisher", "title", "kind", "status")
+STRUCTURED_FIELDS = (
+    "text",
+    "speaker",
+    "role",
+    "organisation",
+    "cases",
+    "source",
+    "date",
+    *SOURCE_FIELDS,
+)
 
 
 @dataclass(frozen=True)
@@ -71,25 +89,16 @@ class _Speakers:
         return name, role
 
 
-def split_attribution(line: str, catalog: Catalog) -> tuple[str, str]:
-    """Split ``"Julia HallAmnesty International’s expert …"`` into name and role."""
-    text = _TRAILING_DASH.sub("", line).strip()
-    known = sorted(
-        (*catalog.speaker_names, *(o.name for o in catalog.organisations)), key=len, reverse=True
-    )
-    for name in known:
-        if text.startswith(name):
-            rest = text[len(name) :]
-            if not rest or not rest[0].islower():
-                return name, _clean_role(rest)
-    match = _LOWER_UPPER.search(text)
-    if match is None:
-        return text, ""
-    return text[: match.start()].strip(), _clean_role(text[match.start() :])
+def split_attribution(
+    line: str, catalog: Catalog, known_speakers: Iterable[str] = ()
+) -> tuple[str, str]:
+    """Split ``"Julia HallAmnesty International’s expert …"`` into name and role.
 
-
-def _clean_role(role: str) -> str:
-    return role.strip().rstrip(".").strip()
+    The catalog's speaker and organisation names and ``known_speakers`` win; otherwise
+    :func:`bot.attribution.split_attribution` decides or raises
+    :class:`bot.attribution.SplitUnclear` (never a guess that cuts a name in two)."""
+    known = (*catalog.speaker_names, *(o.name for o in catalog.organisations), *known_speakers)
+    return attribution.split_attribution(line, known)
 
 
 def _is_attribution_line(line: str) -> bool:
@@ -97,12 +106,19 @@ def _is_attribution_line(line: str) -> bool:
 
 
 def parse_statements(
-    data: str | bytes, catalog: Catalog, source: str = "statements.txt"
+    data: str | bytes,
+    catalog: Catalog,
+    source: str = "statements.txt",
+    *,
+    known_speakers: Iterable[str] = (),
+    publication: Publication = UNKNOWN,
 ) -> list[Quote]:
     """Parse the statements format: quote line, then ``NameRole -`` line, repeated.
 
     The document may start with a lone ``-``; the last attribution may lack its dash.
-    Raises :class:`DocumentError` naming the line of the first problem.
+    Raises :class:`DocumentError` naming the line of the first problem; attributions whose
+    name cannot be told from the role are all reported at once, each with its candidates.
+    Every quote gets ``publication`` (the document's one source, given by the curator).
     """
     text = decode(data, source) if isinstance(data, bytes) else data
     lines = [(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1)]
@@ -111,6 +127,7 @@ def parse_statements(
         raise DocumentError(source, 1, "the document is empty: no quotes found")
     speakers = _Speakers()
     quotes: list[Quote] = []
+    unclear: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
     last_index = len(lines) - 1
     for index, (number, line) in enumerate(lines):
@@ -125,7 +142,11 @@ def parse_statements(
             raise DocumentError(source, pending[0], "a quote with no attribution after it")
         if len(line) > _MAX_ATTRIBUTION:
             raise DocumentError(source, number, "expected an attribution line (Name Role -)")
-        name, role = speakers.canonical(*split_attribution(line, catalog))
+        try:
+            name, role = speakers.canonical(*split_attribution(line, catalog, known_speakers))
+        except attribution.SplitUnclear as exc:
+            unclear.append((number, str(exc)))
+            name, role = "", ""
         quote_line, quote_text = pending
         quotes.append(
             Quote(
@@ -137,9 +158,13 @@ def parse_statements(
                 source=source,
                 position=len(quotes) + 1,
                 line=quote_line,
+                publication=publication,
             )
         )
         pending = None
+    if unclear:
+        (first, reason), *more = unclear
+        raise DocumentError(source, first, reason, tuple(more))
     return quotes
 
 
@@ -171,6 +196,10 @@ def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str)
         given_org = _field(row, "organisation")
         org = catalog.organisation_name(given_org) if given_org else None
         cases = _cases(row.get("cases"), catalog) or catalog.find_cases(body)
+        try:
+            publication = publication_from_fields({f: _field(row, f) for f in SOURCE_FIELDS})
+        except ProvenanceError as exc:
+            raise DocumentError(source, line, f"{label}{exc}") from None
         quotes.append(
             Quote(
                 text=body,
@@ -182,9 +211,36 @@ def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str)
                 position=len(quotes) + 1,
                 line=line,
                 date=_field(row, "date") or None,
+                publication=publication,
             )
         )
     return quotes
+
+
+def publication_from_fields(fields: Mapping[str, str]) -> Publication:
+    """The source record given by a row's (or the command line's) url, published, publisher,
+    title, kind and status; empty fields stay empty. Raises
+    :class:`bot.provenance.ProvenanceError` for a bad date, URL or status.
+
+    Nobody checked the words at the URL when a document is imported, so the status is
+    ``likely`` unless the document says ``verified`` (or ``unknown``); with no url and no
+    publisher there is nothing to be sure of, and the status stays ``unknown``."""
+    url = check_url(fields["url"]) if fields.get("url") else ""
+    published = PartialDate.parse(fields["published"]) if fields.get("published") else None
+    publisher, title, kind = (fields.get(f, "").strip() for f in ("publisher", "title", "kind"))
+    given = fields.get("status", "").strip().lower()
+    if given and given not in {s.value for s in Status}:
+        raise ProvenanceError(f"bad status {given!r}: use verified, likely or unknown")
+    if not (url or publisher or title or published):
+        if given and given != Status.UNKNOWN:
+            raise ProvenanceError(f"status {given!r} needs a url or a publisher")
+        return UNKNOWN
+    status = Status(given) if given else Status.LIKELY
+    if not (url or publisher):
+        status = Status.UNKNOWN
+    return Publication(
+        status=status, publisher=publisher, title=title, kind=kind, url=url, published=published
+    )
 
 
 def _csv_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
@@ -291,17 +347,36 @@ def _cases(value: Any, catalog: Catalog) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def parse_file(path: Path, catalog: Catalog, source: str | None = None) -> list[Quote]:
+def parse_file(
+    path: Path,
+    catalog: Catalog,
+    source: str | None = None,
+    *,
+    known_speakers: Iterable[str] = (),
+    publication: Publication = UNKNOWN,
+) -> list[Quote]:
     """Parse a document by its extension: .csv, .json, else the statements format.
 
     Quotes are recorded under ``source`` (default: the file name); errors name the file.
+    ``known_speakers`` (speakers already stored, names the curator gave) win when an
+    attribution line is split; ``publication`` is a statements document's one source (CSV
+    and JSON rows carry their own).
     """
     name = source or path.name
     data = path.read_bytes()
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".json"):
+            if publication != UNKNOWN:
+                raise DocumentError(
+                    name,
+                    1,
+                    "CSV and JSON give the source per row (url, published, publisher, "
+                    "title, kind columns), not on the command line",
+                )
             return parse_structured(data, catalog, name, suffix[1:])
-        return parse_statements(data, catalog, name)
+        return parse_statements(
+            data, catalog, name, known_speakers=known_speakers, publication=publication
+        )
     except DocumentError as exc:
-        raise DocumentError(str(path), exc.line, exc.reason) from None
+        raise DocumentError(str(path), exc.line, exc.reason, exc.more) from None

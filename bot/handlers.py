@@ -10,9 +10,10 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
-from bot import render
-from bot.context import Context, ResultSet
+from bot import render, result_lists
+from bot.context import Context
 from bot.flood import Decision, Verdict
+from bot.result_lists import ResultSet
 from bot.search.service import LookupResult
 from bot.store import StoredQuote
 
@@ -44,7 +45,11 @@ async def reply(
 
 def argument(update: Update, context: Context) -> str:
     """The command's argument text, whitespace-normalised and cut to MAX_ARGUMENT."""
-    text = " ".join(context.args or [])
+    return clean_argument(" ".join(context.args or []))
+
+
+def clean_argument(text: str) -> str:
+    """Control characters to spaces, whitespace normalised, cut to MAX_ARGUMENT."""
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
     return " ".join(text.split())[:MAX_ARGUMENT]
 
@@ -88,31 +93,56 @@ async def guarded_always(update: Update, context: Context, command: str) -> str 
 
 
 async def show_results(
-    update: Update, context: Context, result: LookupResult, what: str, query: str
+    update: Update,
+    context: Context,
+    result: LookupResult,
+    what: str,
+    query: str,
+    *,
+    heading: str | None = None,
+    note: str = "",
 ) -> None:
+    """The first of ``result``'s quotes with ◀ ▶ to page through the rest, or why none.
+    ``what`` is the kind looked for ("speaker", "case", "text"); ``heading`` replaces the
+    lookup's title; ``note`` is a line shown above (not kept when paging)."""
     chat = update.effective_chat
+    lead = f"{note}\n" if note else ""
     if not result.hits:
         suggestions = [(s.label, s.command, s.query) for s in result.suggestions]
         text, markup = render.nothing_found(what, query, suggestions)
-        await reply(update, [text], markup)
+        await reply(update, [lead + text], markup)
         return
-    hits = result.hits
-    token = context.bot_data.results.put(
+    hits, total = result.hits, len(result.hits)
+    heading = heading or render.result_heading(result.title, total, result.set_aside)
+    omit = buttons_to_this_list(result, what)
+    token = await context.bot_data.results.put(
+        context.bot_data.store,
         ResultSet(
             chat_id=chat.id if chat else 0,
             quote_ids=tuple(h.quote.id for h in hits),
             spans=tuple(h.matched for h in hits),
-            heading=render.result_heading(result.title, len(hits)),
-        )
+            heading=heading,
+            omit=omit,
+        ),
     )
     first = hits[0]
     text = render.render_quote(
-        first.quote,
-        matched=first.matched,
-        position=(1, len(hits)),
-        heading=render.result_heading(result.title, len(hits)),
+        first.quote, matched=first.matched, position=(1, total), heading=heading
     )
-    await reply(update, [text], render.pager_keyboard(token, 0, len(hits), first.quote))
+    keyboard = render.pager_keyboard(token, 0, total, first.quote, omit=omit)
+    await reply(update, [lead + text], keyboard)
+
+
+def buttons_to_this_list(result: LookupResult, what: str) -> tuple[str, ...]:
+    """Callback data of the buttons that would only open this list again: "More by Julia
+    Hall" under Julia Hall's own quotes, "Case: X" under case X's."""
+    if what == "speaker":
+        speakers = {hit.quote.speaker_id for hit in result.hits}
+        if len(speakers) == 1:
+            return (render.speaker_button_data(speakers.pop()),)
+    if what == "case" and result.title:
+        return (render.case_button_data(result.title),)
+    return ()
 
 
 async def start(update: Update, context: Context) -> None:
@@ -164,7 +194,29 @@ async def run_search(update: Update, context: Context, query: str) -> None:
     if not query:
         await reply(update, [render.USAGE["search"]])
         return
-    await show_results(update, context, await context.bot_data.lookup.search(query), "text", query)
+    result = await context.bot_data.lookup.search(query)
+    heading = render.search_heading(query, len(result.hits))
+    await show_results(update, context, result, "text", query, heading=heading)
+
+
+PLAIN_TEXT_HINT = "plain-text-search"  # chat_hints key: the hint below was shown in this chat
+
+
+async def plain_text(update: Update, context: Context) -> None:
+    """Private chats only (the filter sees to it): a message that is not a command is a
+    search; the first time in a chat, a line says so and points to /who, /case, /help."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.via_bot is not None:
+        return  # a quote the user sent through inline mode is not a question
+    query = clean_argument(message.text or "")
+    if not query or not await guarded(update, context, f"/search {query}", repeatable=True):
+        return
+    note = ""
+    if await result_lists.first_time(context.bot_data.store, chat.id, PLAIN_TEXT_HINT):
+        note = render.PLAIN_TEXT_HINT
+    result = await context.bot_data.lookup.search(query)
+    heading = render.search_heading(query, len(result.hits))
+    await show_results(update, context, result, "text", query, heading=heading, note=note)
 
 
 async def run_random(update: Update, context: Context, query: str) -> None:
@@ -173,9 +225,8 @@ async def run_random(update: Update, context: Context, query: str) -> None:
         shown = query if len(query) <= 80 else query[:80] + "…"
         await reply(update, [render.NO_RANDOM.format(filter=render.e(shown))])
         return
-    await reply(
-        update, [render.render_quote(hit.quote)], render.pager_keyboard("", 0, 1, hit.quote)
-    )
+    text = render.render_quote(hit.quote, heading=render.random_heading(query))
+    await reply(update, [text], render.pager_keyboard("", 0, 1, hit.quote, again=query))
 
 
 async def quote_from_argument(

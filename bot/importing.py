@@ -22,10 +22,54 @@ from bot.text import key, slugify
 
 
 @dataclass(frozen=True)
+class NewSpeaker:
+    """A speaker an import created, for the curator's review."""
+
+    name: str
+    role: str
+    organisation: str | None
+    quotes: int
+
+
+@dataclass(frozen=True)
 class ImportReport:
     source: str
     added: int
     unchanged: int
+    # What the import created, so a curator sees an odd name ("Mary Mc") at once.
+    new_speakers: tuple[NewSpeaker, ...] = ()
+    new_organisations: tuple[str, ...] = ()
+    dry_run: bool = False  # nothing was written: the transaction was rolled back
+
+
+class _DryRun(Exception):
+    """Raised inside the import transaction to roll it back once the report is taken."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
+def _review(
+    conn: sqlite3.Connection, speakers_before: int, organisations_before: int
+) -> tuple[tuple[NewSpeaker, ...], tuple[str, ...]]:
+    """Speakers and organisations with ids above the ones before the import (ids only grow
+    within one transaction): the rows this import created."""
+    speakers = conn.execute(
+        """SELECT s.name, s.role, o.name,
+                  (SELECT count(*) FROM quotes q WHERE q.speaker_id = s.id)
+           FROM speakers s LEFT JOIN organisations o ON o.id = s.organisation_id
+           WHERE s.id > ? ORDER BY s.id""",
+        (speakers_before,),
+    ).fetchall()
+    organisations = conn.execute(
+        "SELECT name FROM organisations WHERE id > ? ORDER BY id", (organisations_before,)
+    ).fetchall()
+    return tuple(NewSpeaker(*row) for row in speakers), tuple(o for (o,) in organisations)
+
+
+def _max_id(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
 
 
 def fingerprint(quote: Quote) -> str:
@@ -72,13 +116,35 @@ def add_quotes(
     catalog: Catalog,
     source: str,
     replace_publications: bool = False,
+    *,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Add ``quotes`` (recorded under ``source`` unless a record names its own) in one
     transaction; existing ones (same speaker and text) keep their id. An existing quote
     takes the document's publication record when it has none yet, or always with
-    ``replace_publications`` (the seed, whose provenance file is the authority)."""
+    ``replace_publications`` (the seed, whose provenance file is the authority).
+
+    The report lists the speakers and organisations created. ``dry_run`` does the same work
+    and rolls it back: the report is exactly what the import would do, and the database is
+    unchanged."""
+    try:
+        return _add_quotes(conn, quotes, catalog, source, replace_publications, dry_run)
+    except _DryRun as rolled_back:
+        return rolled_back.report
+
+
+def _add_quotes(
+    conn: sqlite3.Connection,
+    quotes: Sequence[Quote],
+    catalog: Catalog,
+    source: str,
+    replace_publications: bool,
+    dry_run: bool,
+) -> ImportReport:
     added = 0
     with transaction(conn):
+        speakers_before = _max_id(conn, "speakers")
+        organisations_before = _max_id(conn, "organisations")
         _sync_catalog(conn, catalog)
         # AUTOINCREMENT ids only grow: every row this import adds has an id above this.
         first_new_id = max_quote_id(conn)
@@ -163,4 +229,10 @@ def add_quotes(
             (first_new_id,),
         )
         conn.execute("DELETE FROM fts_deferred")
-    return ImportReport(source=source, added=added, unchanged=len(quotes) - added)
+        new_speakers, new_organisations = _review(conn, speakers_before, organisations_before)
+        report = ImportReport(
+            source, added, len(quotes) - added, new_speakers, new_organisations, dry_run
+        )
+        if dry_run:
+            raise _DryRun(report)
+    return report

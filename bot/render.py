@@ -87,7 +87,8 @@ def help_text(bot_username: str | None = None) -> str:
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        "into the conversation.",
+        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
+        "the Share button under a quote does it for you.",
     ]
     return "\n".join(lines)
 
@@ -178,24 +179,40 @@ def compilation_site(compilation: Compilation) -> str:
     return name or compilation.title or "a compilation"
 
 
-def source_line(publication: Publication) -> str:
-    """The one source line every quote view shows (HTML), linked where a URL is known:
-    the original (publisher · kind · date), else the compilation it was taken from, else
-    a plain "not recorded" — never the import file's name."""
+def _source(publication: Publication) -> tuple[str, str, str] | None:
+    """(label, URL, remark) of the source line: the original (publisher · kind · date), else
+    the compilation it was taken from; None when nothing is recorded."""
     if publication.publisher or publication.url:
         parts = [publication.publisher, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
-        line = "Source: " + link(e(label), publication.url)
-        if publication.status is Status.LIKELY:
-            line += f" <i>({e(LIKELY_SOURCE)})</i>"
-        return line
+        remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
+        return label, publication.url, remark
     if publication.compilation:
         compilation = publication.compilation
         label = f"compilation on {compilation_site(compilation)} — original not found"
-        return "Source: " + link(e(label), compilation.url)
-    return SOURCE_NOT_RECORDED
+        return label, compilation.url, ""
+    return None
+
+
+def source_line(publication: Publication) -> str:
+    """The one source line every quote view shows (HTML), linked where a URL is known;
+    a plain "not recorded" when nothing is — never the import file's name."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return "Source: " + link(e(label), url) + (f" <i>({e(remark)})</i>" if remark else "")
+
+
+def source_text(publication: Publication) -> str:
+    """The source line as plain text (the command line), the URL in angle brackets."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, url, remark = found
+    return f"Source: {label}" + (f" ({remark})" if remark else "") + (f" <{url}>" if url else "")
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -238,10 +255,29 @@ def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
     return pieces
 
 
-def result_heading(title: str | None, total: int) -> str | None:
+def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ()) -> str | None:
+    """``title`` and the number of quotes; ``set_aside``: words of the query that named
+    something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    if set_aside:
+        words = ", ".join(f"“{e(w)}”" for w in set_aside)
+        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+    return heading
+
+
+def _shown_query(query: str, limit: int = 60) -> str:
+    return e(query if len(query) <= limit else query[:limit] + "…")
+
+
+def search_heading(query: str, total: int) -> str:
+    """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
+    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+
+
+def random_heading(query: str) -> str:
+    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
 
 
 def deep_link(bot_username: str, quote_id: int) -> str:
@@ -367,9 +403,32 @@ def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
 
 
+DAILY_TURN_OFF = "d:stop"  # under a quote of the day: stop the daily quote, keep the message
+
+
+def speaker_button_data(speaker_id: int) -> str:
+    return f"w:{speaker_id}"
+
+
+def case_button_data(case_name: str) -> str:
+    return f"q:c:{case_name}"
+
+
 def pager_keyboard(
-    token: str, index: int, total: int, quote: StoredQuote, *, extra: bool = True
+    token: str,
+    index: int,
+    total: int,
+    quote: StoredQuote,
+    *,
+    extra: bool = True,
+    omit: Sequence[str] = (),
+    again: str | None = None,
+    turn_off: bool = False,
 ) -> InlineKeyboardMarkup:
+    """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
+        the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
+        /random with that filter once more; ``turn_off``: the quote of the day's "Turn off" (the
+    same check as ``/daily off``); last, the Share button."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -379,15 +438,22 @@ def pager_keyboard(
         if index < total - 1:
             nav.append(button("▶", f"p:{token}:{index + 1}"))
         rows.append(nav)
+    if again is not None and (another := query_button("🎲 Another", "random", again)):
+        rows.append([another])
     if extra:
-        rows.append([button(f"More by {quote.speaker}"[:40], f"w:{quote.speaker_id}")])
+        if (speaker := speaker_button_data(quote.speaker_id)) not in omit:
+            rows.append([button(f"More by {quote.speaker}"[:40], speaker)])
         # Case buttons carry the case name; skip one whose name is too long for callback data.
         case_buttons = [
-            b for c in quote.cases[:2] if (b := query_button(f"Case: {c}"[:40], "case", c))
+            b
+            for c in quote.cases[:2]
+            if case_button_data(c) not in omit and (b := query_button(f"Case: {c}"[:40], "case", c))
         ]
         if case_buttons:
             rows.append(case_buttons)
     rows.append([share_button(quote)])
+    if turn_off:
+        rows.append([button("Turn off", DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -442,7 +508,16 @@ NO_RANDOM = (
     "No quote matches <i>{filter}</i>. "
     "Try <code>/random</code> or <code>/random case:pavlov</code>."
 )
+PLAIN_TEXT_HINT = (
+    "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
+    "/case a case, and /help lists everything.</i>"
+)
 STALE_BUTTON = "This button has expired. Run the command again."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 group``, ``2 groups``, ``0 private chats``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _in_seconds(seconds: int) -> str:

@@ -153,6 +153,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE quotes ADD COLUMN publication_id INTEGER REFERENCES publications(id)",
         "CREATE INDEX quotes_by_publication ON quotes(publication_id)",
     ),
+    # v6: what the bot remembers about chats across restarts (bot/result_lists.py): the
+    # result lists behind ◀ ▶ buttons, and one-time hints already shown.
+    (
+        """CREATE TABLE result_lists (
+            token TEXT PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            body TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX result_lists_by_age ON result_lists(created_at)",
+        """CREATE TABLE chat_hints (
+            chat_id INTEGER NOT NULL,
+            hint TEXT NOT NULL,
+            shown_at REAL NOT NULL,
+            PRIMARY KEY (chat_id, hint)) WITHOUT ROWID""",
+    ),
 ]
 
 

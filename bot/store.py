@@ -160,6 +160,24 @@ def _get_quote(conn: sqlite3.Connection, quote_id: int) -> StoredQuote | None:
     return found[0] if found else None
 
 
+def stored_speaker_names(path: Path) -> list[str]:
+    """The speakers already in the database at ``path``, read without creating, migrating or
+    locking it (empty when there is no such database yet): an import checks its document
+    against them before it opens the store for writing."""
+    if str(path) == ":memory:" or not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        return [name for (name,) in conn.execute("SELECT name FROM speakers")]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
 def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredQuote]:
     return [StoredQuote.from_row(row) for row in conn.execute(sql, params)]
 
@@ -307,7 +325,8 @@ class QuoteStore:
         # Like an unclosed file: a store dropped without close() had a thread and a
         # connection left to the garbage collector (the tests turn this into a failure).
         if not self._closed:
-            warnings.warn(f"unclosed QuoteStore {self.path}", ResourceWarning, source=self)
+            message = f"unclosed QuoteStore {self.path}"
+            warnings.warn(message, ResourceWarning, stacklevel=2, source=self)
 
     async def __aenter__(self) -> QuoteStore:
         return self
@@ -323,10 +342,11 @@ class QuoteStore:
     # -- writing --------------------------------------------------------------------------
 
     async def add_quotes(
-        self, quotes: Sequence[Quote], catalog: Catalog, source: str
+        self, quotes: Sequence[Quote], catalog: Catalog, source: str, *, dry_run: bool = False
     ) -> ImportReport:
-        """Add quotes in one transaction; existing ones (same speaker and text) keep their id."""
-        return await self.run(add_quotes, quotes, catalog, source)
+        """Add quotes in one transaction; existing ones (same speaker and text) keep their id.
+        ``dry_run``: report what would be created, write nothing."""
+        return await self.run(add_quotes, quotes, catalog, source, dry_run=dry_run)
 
     async def import_file(
         self, path: Path, catalog: Catalog, source: str | None = None

@@ -14,13 +14,18 @@ APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": 
 
 
 class DocumentError(ValueError):
-    """A document the parser refuses, with the file and line that show why."""
+    """A document the parser refuses, with the file and line that show why (``more``: further
+    (line, reason) pairs when the parser reports every problem of one kind at once)."""
 
-    def __init__(self, source: str, line: int, reason: str) -> None:
-        super().__init__(f"{source}, line {line}: {reason}")
+    def __init__(
+        self, source: str, line: int, reason: str, more: tuple[tuple[int, str], ...] = ()
+    ) -> None:
+        problems = [(line, reason), *more]
+        super().__init__("\n".join(f"{source}, line {n}: {why}" for n, why in problems))
         self.source = source
         self.line = line
         self.reason = reason
+        self.more = more
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")

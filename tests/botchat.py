@@ -69,8 +69,12 @@ def button_data(message: SentMessage, label_start: str) -> str:
 
 
 @asynccontextmanager
-async def running_bot(db_path: Path, **settings: Any) -> AsyncIterator[BotHarness]:
-    fake = FakeBotAPI(username=BOT_NAME)
+async def running_bot(
+    db_path: Path, *, fake: FakeBotAPI | None = None, **settings: Any
+) -> AsyncIterator[BotHarness]:
+    """The bot on ``db_path``. Pass the previous run's ``fake`` to simulate a restart: the
+    chats and messages survive, the process state does not."""
+    fake = fake or FakeBotAPI(username=BOT_NAME)
     app = build_application(
         Settings(db_path=db_path, **settings),
         HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),

@@ -158,7 +158,8 @@ def test_import_keeps_earlier_ids(cli: Cli, test_data: Path, document: str) -> N
 
 def test_import_with_a_source_name(cli: Cli, test_data: Path) -> None:
     code, out, _ = cli("import", str(test_data / "second.txt"), "--source", "Briefing 2014")
-    assert (code, out) == (0, "Briefing 2014: 2 added, 1 already present\n")
+    assert code == 0
+    assert out.startswith("Briefing 2014: 2 added, 1 already present\n")
     assert {q["source"] for q in cli.json("quotes")[9:]} == {"Briefing 2014"}
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from botchat import GROUP, BotHarness, running_bot
+from botchat import GROUP, PRIVATE, BotHarness, buttons, running_bot
 
 ADMIN, MEMBER = 71, 72
 
@@ -119,3 +119,59 @@ async def test_nothing_found_names_what_was_looked_for(
 
 async def test_help_names_the_bot_by_its_username(bot: BotHarness) -> None:
     assert "type @QuoteBot query" in texts(await bot.send("/help"))[0]
+
+
+async def test_plain_text_in_private_is_a_search_with_a_hint_the_first_time(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        first = texts(await bot.send("torture"))
+        assert len(first) == 1 and first[0].startswith("Tip:") and "/who" in first[0]
+        assert "Search “torture”" in first[0] and "<u>" in (await bot.send("ill-treatment"))[0].html
+        assert not texts(await bot.send("fair trial"))[0].startswith("Tip:")
+        assert await bot.send("torture", chat_id=GROUP) == []  # groups: plain text is ignored
+    async with running_bot(tmp_path / "q.db") as bot:  # a restart: the hint is not repeated
+        again = texts(await bot.send("extradition"))
+        assert len(again) == 1 and not again[0].startswith("Tip:")
+        other = texts(await bot.send("torture", chat_id=PRIVATE + 1))
+        assert other[0].startswith("Tip:")  # another chat has not seen it
+
+
+async def test_search_and_random_results_have_a_heading(bot: BotHarness) -> None:
+    found = (await bot.send("/search torture"))[0]
+    total = found.text.split("— ")[1].split(" quote")[0]
+    assert found.text.startswith(f"Search “torture” — {total} quote") and int(total) >= 1
+    assert f"1/{total}" in found.text or total == "1"
+    assert "<b>Search “torture”</b>" in found.html
+    assert texts(await bot.send("/random"))[0].startswith("Random quote\n")
+    pavlov = (await bot.send("/random case:pavlov"))[0]
+    assert pavlov.text.startswith("Random quote for “case:pavlov”")
+    assert buttons(pavlov)[0] == ("🎲 Another", "q:r:case:pavlov")
+    assert (
+        "Aleksandr Pavlov is at real risk" in (await bot.press(pavlov, "q:r:case:pavlov"))[0].text
+    )
+
+
+async def test_no_button_opens_the_list_already_shown(bot: BotHarness) -> None:
+    julia = (await bot.send("/who julia hall"))[0]
+    labels = [label for label, _ in buttons(julia)]
+    assert not any(label.startswith("More by") for label in labels), labels
+    page2 = (await bot.press(julia, dict((lbl, d) for lbl, d in buttons(julia))["▶"]))[0]
+    assert not any(label.startswith("More by") for label, _ in buttons(page2))
+    case = (await bot.send("/case ablyazov"))[0]
+    assert "Case: Mukhtar Ablyazov" not in [label for label, _ in buttons(case)]
+    assert any(label.startswith("More by") for label, _ in buttons(case))  # another list
+    amnesty = (await bot.send("/who amnesty"))[0]  # a whole organisation: one person is news
+    assert any(label.startswith("More by") for label, _ in buttons(amnesty))
+    single = (await bot.send("/quote 1"))[0]
+    assert any(label.startswith("More by") for label, _ in buttons(single))
+
+
+async def test_paging_buttons_work_after_a_restart(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        listed = (await bot.send("/case ablyazov"))[0]
+        forward = dict(buttons(listed))["▶"]
+    async with running_bot(tmp_path / "q.db", fake=bot.fake) as bot:
+        page = texts(await bot.press(listed, forward))
+        assert len(page) == 1 and "2/5" in page[0] and page[0].startswith("Mukhtar Ablyazov")
+        assert "expired" not in bot.last_callback_answer().get("text", "")

@@ -8,16 +8,22 @@ added to ``sys.path``, its own ``.pth`` files (the editable install's finder amo
 are not run, so ``bot`` can only be the wheel's copy. Nothing is downloaded: the whole
 module takes a few seconds.
 
+The installed command is run as a user would, from another directory: seed, who, chat,
+run without a token (the console), and run with a token against the project's fake Bot
+API served on loopback, stopped with SIGINT as ``docker stop`` stops the image.
+
 That the runtime dependencies of the wheel are exactly what requirements.lock pins is
 checked separately, from the installed metadata.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -25,16 +31,23 @@ import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bot.fake_telegram.api import FakeBotAPI
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "bot", "data")
+TOKEN = "1234567:" + "AAHfakefakefakefakefakefakefakefak1"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-*")
 
 
@@ -206,23 +219,28 @@ def test_image_health_check_runs_against_the_installed_package(installed: Instal
     assert after.returncode == 0, after.stderr
 
 
-def runtime_closure() -> dict[str, str]:
-    """Every distribution the installed quotebot needs at run time on this interpreter (not
-    its dev extra), with the version installed here."""
+def runtime_closure(wheel: Path) -> dict[str, str]:
+    """Every distribution the wheel needs at run time on this interpreter (not its dev
+    extra), with the version installed here. The wheel's own requirements come from its
+    METADATA: the truth of what ships, whatever metadata a source checkout has lying around."""
+    with zipfile.ZipFile(wheel) as archive:
+        (meta,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        own = Parser().parsestr(archive.read(meta).decode()).get_all("Requires-Dist") or []
     found: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
-    todo = [("quotebot", "")]
+    todo = [(line, "") for line in own]
     while todo:
-        name, extra = todo.pop()
-        if (canonicalize_name(name), extra) in seen:
+        line, extra = todo.pop()
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": extra}):
             continue
-        seen.add((canonicalize_name(name), extra))
-        dist = metadata.distribution(name)
-        found[canonicalize_name(name)] = dist.version
-        for line in dist.requires or []:
-            req = Requirement(line)
-            if req.marker is None or req.marker.evaluate({"extra": extra}):
-                todo += [(req.name, e) for e in ("", *req.extras)]
+        for wanted in ("", *req.extras):
+            if (canonicalize_name(req.name), wanted) in seen:
+                continue
+            seen.add((canonicalize_name(req.name), wanted))
+            dist = metadata.distribution(req.name)
+            found[canonicalize_name(req.name)] = dist.version
+            todo += [(sub, wanted) for sub in dist.requires or []]
     return found
 
 
@@ -240,11 +258,10 @@ def locked(lock: str) -> dict[str, str]:
     return pins
 
 
-def test_runtime_lock_pins_exactly_what_the_package_needs() -> None:
+def test_runtime_lock_pins_exactly_what_the_package_needs(wheel: Path) -> None:
     """requirements.lock (the image's) pins the runtime closure at the versions the tests
     ran with, and none of the dev tools; requirements-dev.lock agrees with it."""
-    needed = runtime_closure()
-    needed.pop("quotebot")
+    needed = runtime_closure(wheel)
     runtime = locked("requirements.lock")
     assert runtime == needed, "requirements.lock is stale: run `make lock`"
     dev = locked("requirements-dev.lock")
@@ -260,3 +277,69 @@ def test_build_lock_pins_the_build_backend_of_pyproject() -> None:
     for line in requires:
         req = Requirement(line)
         assert req.specifier.contains(pins[canonicalize_name(req.name)]), line
+
+
+class ServedBotAPI(tornado.web.RequestHandler):
+    """The project's fake Bot API (bot.fake_telegram), served over HTTP on loopback so a
+    separate ``quotebot run`` process can poll it; the fake is the same one every test uses."""
+
+    def initialize(self, fake: FakeBotAPI) -> None:
+        self.fake = fake
+
+    async def post(self) -> None:
+        request = self.request
+        ctype = request.headers.get("Content-Type", "")
+        status, body = await self.fake.handle(request.path, request.query, ctype, request.body)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+async def test_installed_bot_answers_on_telegram_and_stops_on_the_stop_signal(
+    installed: Installed,
+) -> None:
+    """`quotebot run` from the wheel, with a token, against a Bot API on loopback at DEBUG:
+    it seeds its database, answers a user, never logs the token, and exits 0 on SIGINT
+    (the image's STOPSIGNAL) — what `docker stop` does."""
+    fake = FakeBotAPI(valid_token=TOKEN)
+    server = tornado.httpserver.HTTPServer(
+        tornado.web.Application([(r"/.*", ServedBotAPI, {"fake": fake})])
+    )
+    (sock,) = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server.add_sockets([sock])
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{sock.getsockname()[1]}",
+        "LOG_LEVEL": "DEBUG",
+        "QUOTEBOT_DB": str(installed.home / "run" / "quotebot.db"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    (installed.home / "run").mkdir()
+    process = await asyncio.create_subprocess_exec(
+        str(installed.venv / "bin" / "quotebot"),
+        "run",
+        cwd=installed.home,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with asyncio.timeout(60):
+            while not fake.calls_to("getUpdates"):
+                assert process.returncode is None, "the bot exited before polling"
+                await asyncio.sleep(0.1)
+            fake.user_message("/who hall", chat_id=4242)
+            (reply,) = await fake.wait_for_sent(chat_id=4242, within=30)
+            assert "Julia Hall" in reply.text
+            process.send_signal(signal.SIGINT)
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        server.stop()
+    logged = output.decode()
+    assert process.returncode == 0, logged[-3000:]
+    assert "getUpdates" in logged, "nothing logged at DEBUG?"
+    assert TOKEN not in logged and TOKEN.partition(":")[2] not in logged
+    assert fake.token_seen == {TOKEN}

@@ -269,3 +269,8 @@ def test_the_fake_refuses_share_buttons_telegram_would_refuse(
         check_reply_markup({"inline_keyboard": [[button]]})
     assert reason in caught.value.description
     check_reply_markup({"inline_keyboard": [[{"text": "Share", "switch_inline_query": ""}]]})
+
+
+async def test_help_tells_how_to_share_a_quote_by_number(bot: BotHarness) -> None:
+    text = one(await bot.send("/help")).text
+    assert "@QuoteBot #7 for quote 7" in text and "Share" in text

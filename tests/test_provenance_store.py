@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tomllib
@@ -101,6 +102,8 @@ async def test_an_older_database_gets_the_facts_on_upgrade(tmp_path: Path) -> No
     ids = {q.text: q.id for q in await store.quotes()}
     await store.close()
     conn = sqlite3.connect(path, isolation_level=None)
+    for later in ("result_lists", "chat_hints"):  # v6's tables
+        conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP INDEX quotes_by_publication")
     conn.execute("ALTER TABLE quotes DROP COLUMN publication_id")
     conn.execute("DROP TABLE publications")
@@ -188,3 +191,20 @@ async def test_a_seed_without_a_provenance_file_still_seeds(tmp_path: Path) -> N
         assert all(q.publication == UNKNOWN for q in await store.quotes())
     finally:
         await store.close()
+
+
+def test_the_command_line_prints_each_quotes_source(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    db = str(isolated_env / "cli.db")
+    assert main(["quotes", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "    Source: Amnesty International · news · Aug 2013 <https://www.amnesty.org/" in out
+    assert "    Source: compilation on mukhtarablyazov.org — original not found <https://" in out
+    assert main(["quotes", "--db", db, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[4]["publication"]["published"] == "2013-08"
+    assert listed[3]["publication"]["status"] == "unknown"
+    assert listed[3]["publication"]["compilation"]["title"] == "World reacts - NGOs"

@@ -286,7 +286,9 @@ class DailyService:
                 raise ClaimLost
 
         quote = claim.quote
-        kwargs: dict[str, Any] = {"reply_markup": render.pager_keyboard("", 0, 1, quote)}
+        kwargs: dict[str, Any] = {
+            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True)
+        }
         try:
             if isinstance(self.bot.rate_limiter, PriorityRateLimiter):
                 kwargs["rate_limit_args"] = Broadcast(on_start=on_start)

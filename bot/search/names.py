@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
 
+HELD = 70.0  # a name word this like a query word counts as named by it
 PREFIX_MAX = 90.0  # a prefix of a name word; a whole word scores at least 100 - 3 x 3
 
 
@@ -98,7 +100,7 @@ class NameIndex:
         found.sort(key=lambda ts: -ts[1])
         return found[:limit]
 
-    def _similar_tokens(self, q: str) -> dict[str, float]:
+    def _similar_tokens(self, q: str, multi: bool = False) -> dict[str, float]:
         found: dict[str, float] = {}
         if q in self._by_token:
             found[q] = 100.0
@@ -109,9 +111,10 @@ class NameIndex:
                     break
                 if tok != q:  # below any whole word (>= 91): "hu" is Hugh, not Human
                     found[tok] = min(PREFIX_MAX, 75.0 + 15.0 * len(q) / len(tok))
-            if q not in found:
-                for tok, sim in self._fuzzy(q, 60.0, 40):
-                    found[tok] = max(found.get(tok, 0.0), sim)
+            # Even beside an exact word: "pensen vlsson" may be Pensen-Velsson, not Pensen.
+            if q not in found or multi:
+                for tok, sim in self._fuzzy(q, 60.0, 80):
+                    found[tok] = max(found.get(tok, 0.0), typo_similarity(q, tok, sim))
         return found
 
     def match(
@@ -127,7 +130,7 @@ class NameIndex:
         if not q_tokens:
             return []
         q_tokens = q_tokens[:8]
-        sims = [self._similar_tokens(q) for q in q_tokens]
+        sims = [self._similar_tokens(q, len(q_tokens) > 1) for q in q_tokens]
         width = len(q_tokens)
         rows: dict[int, list[float]] = {}
         for qi, found in enumerate(sims):
@@ -138,7 +141,8 @@ class NameIndex:
                         row = rows[alias_id] = [0.0] * width
                     if sim > row[qi]:
                         row[qi] = sim
-        matched = {tok for found in sims for tok in found}
+        # Name words the query holds (a loose likeness is not holding it).
+        matched = {tok for found in sims for tok, sim in found.items() if sim >= HELD}
         lengths = [len(q) for q in q_tokens]
         total = sum(lengths)
         scored = []
@@ -147,8 +151,7 @@ class NameIndex:
             if kinds is not None and alias.kind not in kinds:
                 continue
             score = sum(p * n for p, n in zip(row, lengths, strict=True)) / total
-            unmatched = sum(1 for t in alias.tokens if t not in matched)
-            scored.append((score - 3.0 * min(unmatched, 3), alias_id))
+            scored.append((score - 3.0 * min(_unmatched(alias, matched), 3), alias_id))
         scored.sort(reverse=True)
         joined = " ".join(q_tokens)
         best: dict[int, float] = {}
@@ -180,6 +183,25 @@ class NameIndex:
                     ident = (alias.kind, self.entries[alias.entry].id)
                     found[ident] = max(found.get(ident, 0.0), sim / 100.0)
         return found
+
+
+def typo_similarity(q: str, token: str, ratio: float) -> float:
+    """How well a misspelt query word matches a name word: by edits first (one edit 88,
+    two 78, three 68), then by ``fuzz.ratio`` (under one point), so the nearest name in
+    edits is the best match (``genn`` is Glenn before Gene only by the surname rule, both
+    are one edit away)."""
+    distance = int(OSA.distance(q, token))
+    return max(0.0, 98.0 - 10.0 * distance) + ratio / 101.0 if distance else 100.0
+
+
+def _unmatched(alias: _Alias, matched: Collection[str]) -> int:
+    """Name words the query left out. A speaker is called by the surname alone: the
+    given names before the last word matched do not count ("adewell" is Karl-Heinz
+    Adewell as fully as the "Adewell Foundation" is not)."""
+    if alias.kind != "speaker":
+        return sum(1 for t in alias.tokens if t not in matched)
+    last = max((i for i, t in enumerate(alias.tokens) if t in matched), default=-1)
+    return sum(1 for t in alias.tokens[last + 1 :] if t not in matched)
 
 
 # -- vocabulary in memory (for the rare two-typo fallback and suggestions) --------------------

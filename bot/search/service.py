@@ -24,6 +24,7 @@ from bot.search.names import NameEntry, NameKind
 from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
 from bot.search.rank import word_keys, word_spans
 from bot.search.results import Hit, LookupResult, Suggestion
+from bot.search.segments import Part, combine, split_names
 from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
@@ -56,7 +57,7 @@ class Answers:
         self.hits += 1
         self._kept.move_to_end(key)
         result = kept[1]
-        return LookupResult(result.hits[:limit], list(result.suggestions), result.title)
+        return replace(result, hits=result.hits[:limit], suggestions=list(result.suggestions))
 
     def put(self, key: tuple[str, str], limit: int, result: LookupResult) -> None:
         self._kept[key] = (limit, result)
@@ -222,6 +223,9 @@ class Lookup:
             state, query, (NameKind.SPEAKER, NameKind.ORGANISATION), 20, NAME_THRESHOLD
         )
         found = [(e, s) for e, s in found if e.weight > 0]  # an organisation with no quotes
+        parts = split_names(state, query, ALL_KINDS, found[0][1] if found else 0.0)
+        if parts and any(p.entry.kind != NameKind.CASE for p in parts):
+            return self._parts(conn, state, parts, limit)
         if not found:
             return LookupResult(
                 [],
@@ -258,6 +262,9 @@ class Lookup:
     ) -> LookupResult:
         found = match_names(state, query, (NameKind.CASE,), 10, NAME_THRESHOLD)
         found = [(e, s) for e, s in found if e.weight > 0]
+        parts = split_names(state, query, ALL_KINDS, found[0][1] if found else 0.0)
+        if parts and any(p.entry.kind == NameKind.CASE for p in parts):
+            return self._parts(conn, state, parts, limit)
         if not found:
             return LookupResult(
                 [],
@@ -273,6 +280,16 @@ class Lookup:
             for qid in ss.quote_ids_by_case(conn, entry.id, limit - len(ids)):
                 ids.append((qid, score, entry))
         return LookupResult(self._hits(conn, ids), [], best.label)
+
+    def _parts(
+        self, conn: sqlite3.Connection, state: Indexes, parts: Sequence[Part], limit: int
+    ) -> LookupResult:
+        """The quotes several names select together (see :mod:`bot.search.segments`)."""
+        ids, used, aside = combine(conn, state, parts, limit)
+        score = min(p.score for p in used)
+        hits = self._hits(conn, [(qid, score, used[0].entry) for qid in ids])
+        title = " & ".join(p.entry.label for p in used)
+        return LookupResult(hits, [], title, set_aside=tuple(p.words for p in aside))
 
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
