@@ -3,11 +3,15 @@ user meets them through the fake Bot API."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from botchat import GROUP, PRIVATE, BotHarness, buttons, running_bot
+
+from bot.config import Settings
+from bot.console import run_console
 
 ADMIN, MEMBER = 71, 72
 
@@ -175,3 +179,20 @@ async def test_paging_buttons_work_after_a_restart(tmp_path: Path) -> None:
         page = texts(await bot.press(listed, forward))
         assert len(page) == 1 and "2/5" in page[0] and page[0].startswith("Mukhtar Ablyazov")
         assert "expired" not in bot.last_callback_answer().get("text", "")
+
+
+# -- console -------------------------------------------------------------------------------
+
+
+async def test_the_console_lists_its_controls_and_can_act_as_a_group_admin(
+    tmp_path: Path,
+) -> None:
+    script = "/group\n/daily 09:00\n/admin\n/daily 09:00\n/quit\n"
+    out = io.StringIO()
+    assert await run_console(Settings(db_path=tmp_path / "q.db"), io.StringIO(script), out) == 0
+    first_screen = out.getvalue().split("you>")[0]
+    for control in ("number", "@ ", "/group", "/private", "/admin", "/quit"):
+        assert control in first_screen, control
+    replies = out.getvalue().split("you> /daily 09:00")[1:]
+    assert "Only this group's admins" in replies[0]
+    assert "Done. Quote of the day: every day at *09:00*" in replies[1]
