@@ -203,7 +203,7 @@ async def run_search(update: Update, context: Context, query: str) -> None:
         await reply(update, [render.USAGE["search"]])
         return
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading)
 
 
@@ -223,7 +223,7 @@ async def plain_text(update: Update, context: Context) -> None:
     if await result_lists.first_time(context.bot_data.store, chat.id, PLAIN_TEXT_HINT):
         note = render.PLAIN_TEXT_HINT
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading, note=note)
 
 

@@ -148,7 +148,9 @@ def attribution(quote: StoredQuote) -> str:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SOURCE_NOT_RECORDED = "Source: not recorded"
-LIKELY_SOURCE = "likely: the exact words not seen in the original"
+# "likely": the publication is known but its exact words were not checked there (the seed:
+# seen only in translation or a cut copy; an import: nobody read the page).
+LIKELY_SOURCE = "not verified word for word"
 
 
 def partial_date(date: PartialDate) -> str:
@@ -179,8 +181,10 @@ def compilation_site(compilation: Compilation) -> str:
 def _source(publication: Publication) -> tuple[str, str, str] | None:
     """(label, URL, remark) of the source line: the original (publisher · kind · date), else
     the compilation it was taken from; None when nothing is recorded."""
-    if publication.publisher or publication.url:
-        parts = [publication.publisher, publication.kind]
+    if publication.publisher or publication.url or publication.title:
+        # The publisher names the source; without one, the title does.
+        title = f"“{publication.title}”" if publication.title else ""
+        parts = [publication.publisher or title, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
@@ -264,17 +268,15 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
     return heading
 
 
-def _shown_query(query: str, limit: int = 60) -> str:
-    return e(query if len(query) <= limit else query[:limit] + "…")
-
-
-def search_heading(query: str, total: int) -> str:
+def search_heading(query: str, total: int, set_aside: Sequence[str] = ()) -> str | None:
     """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
-    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return result_heading(f"Search “{shown}”", total, set_aside)
 
 
 def random_heading(query: str) -> str:
-    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
 
 
 def deep_link(bot_username: str, quote_id: int) -> str:
