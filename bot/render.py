@@ -12,13 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Defaults
 
 from bot import citations
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
 from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
+# Every message the bot sends is HTML made here, with link previews off (a quote's source
+# link must not turn into a preview card larger than the quote): PTB applies these to each
+# call, so no call repeats them.
+BOT_DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
 # Room left for the attribution, position and cases around a quote's text.
