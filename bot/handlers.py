@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 
 from bot import citations, export, render, result_lists
 from bot.context import Context
@@ -38,10 +38,8 @@ async def reply(
     for index, text in enumerate(texts):
         sent = await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup if index == len(texts) - 1 else None,
             do_quote=is_group(update) and index == 0,
-            disable_web_page_preview=True,
         )
     return sent
 
@@ -205,7 +203,7 @@ async def run_search(update: Update, context: Context, query: str) -> None:
         await reply(update, [render.USAGE["search"]])
         return
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading)
 
 
@@ -225,7 +223,7 @@ async def plain_text(update: Update, context: Context) -> None:
     if await result_lists.first_time(context.bot_data.store, chat.id, PLAIN_TEXT_HINT):
         note = render.PLAIN_TEXT_HINT
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading, note=note)
 
 
@@ -299,7 +297,6 @@ async def send_document(update: Update, name: str, data: bytes, caption: str) ->
         document=data,
         filename=name,
         caption=caption,
-        parse_mode=ParseMode.HTML,
         do_quote=is_group(update),
     )
 
