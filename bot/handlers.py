@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -261,8 +262,11 @@ async def run_quote(update: Update, context: Context, query: str) -> None:
 
 
 async def run_cite(update: Update, context: Context, query: str) -> None:
-    """``/cite N [style]``: the quote's citation in a style (citations.STYLES)."""
+    """``/cite N [style]``: the quote's citation in a style (citations.STYLES); ``/cite apa 7``
+    is understood too."""
     number, _, asked = query.partition(" ")
+    if not re.fullmatch(r"#?\d{1,9}", number) and re.fullmatch(r"#?\d{1,9}", asked):
+        number, asked = asked, number
     style = citations.parse_style(asked) if asked else citations.Style.PLAIN
     if style is None and re.fullmatch(r"#?\d{1,9}", number):
         await reply(update, [render.unknown_style(asked)])
@@ -277,7 +281,7 @@ async def send_citation(update: Update, quote: StoredQuote, style: citations.Sty
         return
     label = citations.LABELS[style]
     if style in citations.PROCESSED:
-        processed = citations.process(quote, style)
+        processed = await asyncio.to_thread(citations.process, quote, style)
         text = render.cite_processed(quote, processed)
     else:
         text = render.cite_code(quote, label, citations.entry(quote, style))
