@@ -378,9 +378,14 @@ def make_queries(conn: sqlite3.Connection, corpus: Any, scale: int) -> list[dict
         typed = make_typo(c.person.surname, rng, 1 + (len(c.person.surname) >= 7))
         add("case_typo", typed, "case", c.case.name, closest(typed, c.case.name, case_keys))
     cyr_cases = [c for c in cases if c.person.cyrillic]
+    case_surnames: dict[str, int] = {}
+    for c in cases:
+        k = name_key(c.person.surname)
+        case_surnames[k] = case_surnames.get(k, 0) + 1
     for c in rng.sample(cyr_cases, min(per("case_cyrillic"), len(cyr_cases))):
         cyrillic_name = c.person.cyrillic_surname if rng.random() < 0.5 else c.person.cyrillic
-        add("case_cyrillic", cyrillic_name or "", "case", c.case.name, True)
+        unique = case_surnames[name_key(c.person.surname)] == 1
+        add("case_cyrillic", cyrillic_name or "", "case", c.case.name, unique)
     return queries
 
 
