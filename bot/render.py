@@ -148,6 +148,7 @@ def attribution(quote: StoredQuote) -> str:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SOURCE_NOT_RECORDED = "Source: not recorded"
+MAX_SOURCE_LABEL = 300
 # "likely": the publication is known but its exact words were not checked there (the seed:
 # seen only in translation or a cut copy; an import: nobody read the page).
 LIKELY_SOURCE = "not verified word for word"
@@ -188,6 +189,8 @@ def _source(publication: Publication) -> tuple[str, str, str] | None:
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
+        if len(label) > MAX_SOURCE_LABEL:  # a display cut: the link still leads to it all
+            label = label[: MAX_SOURCE_LABEL - 1] + "…"
         remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
         return label, publication.url, remark
     if publication.compilation:
@@ -322,7 +325,7 @@ def _quote_parts(
     # The quote's share of the message is what the heading and footer leave (long roles
     # and source lines included), with room for the part label and the " …".
     framing = "\n".join([heading or "", *_quote_footer(quote, position, True, bot_username)])
-    budget = min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40)
+    budget = max(1000, min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40))
     parts = split_text(quote.text, budget)
     shown = parts[:limit_parts] if limit_parts else parts
     messages = []
