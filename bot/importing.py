@@ -187,18 +187,12 @@ def _add_quotes(
             quote_publication = None
             if quote.publication is not UNKNOWN:
                 if quote.publication not in publication_ids:
+                    if len(publication_ids) >= 10_000:
+                        publication_ids.clear()  # a memo, not a copy of every row's record
                     publication_ids[quote.publication] = publication_id(conn, quote.publication)
                 quote_publication = publication_ids[quote.publication]
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
             # AUTOINCREMENT id, and every re-seed would push the next new id further away.
-<<<<<<< HEAD
-            if quote.publication not in publication_ids:
-                if len(publication_ids) >= 10_000:
-                    publication_ids.clear()  # a memo, not a copy of every row's record
-                publication_ids[quote.publication] = publication_id(conn, quote.publication)
-            quote_publication = publication_ids[quote.publication]
-=======
->>>>>>> main
             quote_fingerprint = fingerprint(quote)
             existing = conn.execute(
                 "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
