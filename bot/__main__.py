@@ -44,9 +44,10 @@ def emit_json(value: Any) -> None:
 
 
 async def open_store(
-    args: argparse.Namespace, settings: Settings, *, seed: bool = True
+    args: argparse.Namespace, settings: Settings, *, seed: bool = True, check: bool = False
 ) -> QuoteStore:
-    store = await QuoteStore.open(settings.db_path)
+    """The store (seeded when empty); ``check``: refuse a damaged file (quick_check)."""
+    store = await QuoteStore.open(settings.db_path, check=check)
     if seed:
         try:
             await store.ensure_seeded()
@@ -132,7 +133,7 @@ async def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("stats")
 async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    async with await open_store(args, settings) as store:
+    async with await open_store(args, settings, check=True) as store:
         stats = await store.stats()
     if args.json:
         emit_json(stats)
@@ -140,6 +141,11 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in stats.items():
         print(f"{name}: {value}")
     return 0
+
+
+async def check_database(args: argparse.Namespace, settings: Settings) -> None:
+    store = await open_store(args, settings, check=True)
+    await store.close()
 
 
 NO_TOKEN = """No TELEGRAM_BOT_TOKEN is set, so this is the offline chat console.
@@ -158,6 +164,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return asyncio.run(cmd_chat(args, settings))
     settings.check_database_path()
+    # A damaged or too new database is refused now, in one line, before waiting for Telegram.
+    asyncio.run(check_database(args, settings))
     webhook_url = args.webhook or settings.webhook_url
     webhook = None
     if webhook_url:

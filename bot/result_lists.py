@@ -12,6 +12,7 @@ shows the quotes as they are now (a corrected text shows corrected).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import time
@@ -20,8 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.schema import is_locked
+
 if TYPE_CHECKING:
     from bot.store import QuoteStore
+
+log = logging.getLogger(__name__)
 
 KEPT_DAYS = 7  # ◀ ▶ keep working this long, restarts included (README: "Paging buttons")
 KEPT_IN_MEMORY = 2_000  # recent lists also kept in memory (the rest are read back from disk)
@@ -106,7 +111,14 @@ class ResultLists:
         now = self.clock()
         self._remember(token, now, result)
         self._saved += 1
-        await store.run(_save, token, result, now, self._saved % PRUNE_EVERY == 1)
+        try:
+            await store.run_once(_save, token, result, now, self._saved % PRUNE_EVERY == 1)
+        except sqlite3.OperationalError as exc:
+            # Another connection (an import) holds the write lock: the reply does not wait
+            # for it. The list lives in memory; only a restart before it ages out loses it.
+            if not is_locked(exc):
+                raise
+            log.info("result list %s kept in memory only: %s", token, exc)
         return token
 
     async def get(self, store: QuoteStore, token: str) -> ResultSet | None:
@@ -115,7 +127,7 @@ class ResultLists:
         if kept is not None:
             self._recent.move_to_end(token)
             return kept[1] if kept[0] >= oldest else None
-        found = await store.run(_load, token, oldest)
+        found = await store.read(_load, token, oldest)
         if found is None:
             return None
         self._remember(token, *found)
@@ -130,4 +142,9 @@ class ResultLists:
 
 async def first_time(store: QuoteStore, chat_id: int, hint: str) -> bool:
     """True the first time ``hint`` is shown in this chat (remembered in the database)."""
-    return await store.run(_first_time, chat_id, hint, time.time())
+    try:
+        return await store.run_once(_first_time, chat_id, hint, time.time())
+    except sqlite3.OperationalError as exc:
+        if not is_locked(exc):
+            raise
+        return False  # a hint can wait for a later reply; the reply cannot wait for a lock
