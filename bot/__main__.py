@@ -253,6 +253,61 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return await lookup_command("search", args, settings)
 
 
+@command("cite")
+async def cmd_cite(args: argparse.Namespace, settings: Settings) -> int:
+    """One quote's citation in a style, as the bot's /cite gives it (as plain text)."""
+    from bot import citations
+
+    style = citations.parse_style(args.style)
+    if style is None:
+        print(
+            f"quotebot: unknown style {args.style!r}; styles: {', '.join(citations.STYLES)}",
+            file=sys.stderr,
+        )
+        return 2
+    async with await open_store(args, settings) as store:
+        quote = await store.get_quote(args.id)
+    if quote is None:
+        print(f"quotebot: there is no quote #{args.id}", file=sys.stderr)
+        return 1
+    print(citations.entry(quote, style))
+    return 0
+
+
+@command("export")
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Every quote a filter selects, with citations, as Markdown, CSV or CSL-JSON; no cap."""
+    import datetime as dt
+
+    from bot import export
+    from bot.search.service import Lookup
+
+    fmt = export.parse_format(args.format)
+    if fmt is None:
+        print(
+            f"quotebot: unknown format {args.format!r}; formats: {', '.join(export.FORMATS)}",
+            file=sys.stderr,
+        )
+        return 2
+    what = " ".join(args.filter).strip()
+    async with await open_store(args, settings) as store:
+        lookup = Lookup(store)
+        await lookup.load()
+        selection, result = await export.select(lookup, export.Kind.SEARCH, what)
+    if selection is None:
+        print(f"Nothing found for “{what}”; nothing written.", file=sys.stderr)
+        for s in result.suggestions:
+            print(f"  Did you mean: {s.label}  (quotebot {s.command} {s.query})", file=sys.stderr)
+        return 1
+    document = export.build(selection, fmt, dt.datetime.now(dt.UTC))
+    if args.output in (None, "-"):
+        sys.stdout.write(document.data.decode("utf-8"))
+    else:
+        await asyncio.to_thread(Path(args.output).write_bytes, document.data)
+        print(f"{args.output}: {len(selection.quotes)} quote(s), {export.LABELS[fmt]}")
+    return 0
+
+
 SOURCE_OPTIONS = {
     "url": "where the statements were published (http or https)",
     "published": "publication date, YYYY, YYYY-MM or YYYY-MM-DD",
@@ -337,6 +392,13 @@ def build_parser() -> CommandLine:
     p.add_argument(
         "--dry-run", action="store_true", help="only show what would be sent (no token needed)"
     )
+    p = add("cite", "a quote's citation: plain, apa, chicago, csl (CSL-JSON) or bibtex")
+    p.add_argument("id", type=int, help="the quote's number")
+    p.add_argument("--style", default="plain", help="plain (default), apa, chicago, csl, bibtex")
+    p = add("export", "every quote a filter selects, with citations, as one document")
+    p.add_argument("filter", nargs="+", help="case:NAME, who:NAME, org:NAME or free text")
+    p.add_argument("--format", default="markdown", help="markdown (default), csv or csl (CSL-JSON)")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
     for name, help_text in (
         ("who", "quotes of a speaker or organisation (typos, partial names, Cyrillic)"),
         ("case", "quotes tagged with a case (typos, aliases, Cyrillic)"),

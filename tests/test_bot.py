@@ -162,10 +162,8 @@ async def test_quote_and_cite_by_id(bot: BotHarness) -> None:
     assert "Give a quote number" in only(await bot.send("/quote abc")).text
     cite = only(await bot.send("/cite 4"))
     assert cite.text.startswith("“The French authorities should protect Ablyazov")
-    assert cite.text.endswith(
-        "” — Jean-Marie Fardeau, France director at Human Rights Watch "
-        "(Human Rights Watch), statements.txt"
-    )
+    assert "” — Jean-Marie Fardeau, France director at Human Rights Watch. " in cite.text
+    assert "statements.txt" not in cite.text  # the seed's file name is no source
     assert "<" not in cite.html.replace("&lt;", "")
 
 
@@ -287,7 +285,7 @@ async def test_inline_results_page_with_next_offset(bot: BotHarness) -> None:
         assert len(page["results"]) <= 50
         assert not seen & {r["id"] for r in page["results"]}
         seen |= {r["id"] for r in page["results"]}
-        offset = page["next_offset"]
+        offset = page.get("next_offset", "")  # absent on the last page: no more results
     assert len(seen) >= 73
     assert bot.app.bot_data.lookup.answers.hits > remembered  # page 2 needed no second search
 

@@ -3,15 +3,20 @@ user meets them through the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from botchat import GROUP, PRIVATE, BotHarness, buttons, running_bot
 
+from bot import render
 from bot.config import Settings
 from bot.console import run_console
+from bot.result_lists import KEPT_DAYS
 
 ADMIN, MEMBER = 71, 72
 
@@ -196,3 +201,40 @@ async def test_the_console_lists_its_controls_and_can_act_as_a_group_admin(
     replies = out.getvalue().split("you> /daily 09:00")[1:]
     assert "Only this group's admins" in replies[0]
     assert "Done. Quote of the day: every day at *09:00*" in replies[1]
+
+
+async def test_paging_buttons_expire_after_the_documented_age(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        listed = (await bot.send("/case ablyazov"))[0]
+        forward = dict(buttons(listed))["▶"]
+        results = bot.app.bot_data.results
+        week = KEPT_DAYS * 86_400.0
+        results.clock = lambda: time.time() + week - 60  # a minute before: still pages
+        assert "2/5" in texts(await bot.press(listed, forward))[0]
+    async with running_bot(tmp_path / "q.db", fake=bot.fake) as bot:
+        bot.app.bot_data.results.clock = lambda: time.time() + week + 60
+        assert await bot.press(listed, forward) == []
+        assert bot.last_callback_answer().get("text") == render.STALE_BUTTON
+
+
+async def test_an_import_holding_the_write_lock_does_not_hold_up_searches(
+    bot: BotHarness,
+) -> None:
+    await bot.send("/help")  # the start-up daily pass writes too: let it start, and finish
+    for _ in range(200):
+        if not bot.app.bot_data.daily.busy:
+            break
+        await asyncio.sleep(0.01)
+    importer = sqlite3.connect(bot.app.bot_data.store.path, isolation_level=None, timeout=0)
+    importer.execute("BEGIN IMMEDIATE")  # what a long import does
+    try:
+        started = time.monotonic()
+        listed = (await bot.send("/search torture"))[0]
+        first = texts(await bot.send("fair trial"))
+        assert time.monotonic() - started < 2.0  # SQLite's busy timeout is 5 s
+        assert "Search “torture”" in listed.text and "Search “fair trial”" in first[0]
+        page = texts(await bot.press(listed, dict(buttons(listed))["▶"]))
+        assert "2/" in page[0]  # kept in memory meanwhile
+    finally:
+        importer.execute("ROLLBACK")
+        importer.close()

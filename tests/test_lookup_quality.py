@@ -260,3 +260,64 @@ async def test_a_surname_with_typos_answers_that_speaker(
     result = await lookalikes.who(query)
     assert result.hits, query
     assert result.hits[0].quote.speaker == speaker
+
+
+# -- three words with two typos each, whose likeliest corrections never meet ---------------
+
+
+def _one_off_neighbours(word: str, count: int) -> list[str]:
+    """``count`` made-up words one letter away from ``word`` (a letter replaced)."""
+    found: list[str] = []
+    for i in range(1, len(word)):
+        for letter in "qxzjvk":
+            other = word[:i] + letter + word[i + 1 :]
+            if other != word and other not in found:
+                found.append(other)
+    return found[:count]
+
+
+async def test_other_corrections_are_tried_before_giving_up(tmp_path: Path) -> None:
+    from bot.catalog import Catalog
+    from bot.corpus import Quote
+
+    typed = ["cnremes", "prevacyy", "hitsoryy"]  # crimes, privacy, history: two typos each
+    texts = ["The tribunal heard of crimes against privacy and history in that region."]
+    # Twenty words one letter from each typed word, each more common than the right one.
+    for word in typed:
+        for other in _one_off_neighbours(word, 20):
+            texts += [f"Filler statement naming {other} once.", f"Another naming {other}."]
+    quotes = [
+        Quote(text, "Ann Example", "Lawyer", None, (), "t", n) for n, text in enumerate(texts, 1)
+    ]
+    store = await QuoteStore.open(tmp_path / "typos.db")
+    try:
+        await store.add_quotes(quotes, Catalog(), "t")
+        lookup = Lookup(store)
+        await lookup.load()
+        result = await lookup.search(" ".join(typed))
+        assert result.hits and result.hits[0].quote.id == 1
+    finally:
+        await store.close()
+
+
+async def test_a_phrase_of_common_words_finds_its_source(tmp_path: Path) -> None:
+    from bot.catalog import Catalog
+    from bot.corpus import Quote
+
+    common = "the is a to of and in that it for"
+    texts = [f"Statement {n}: {common} {' '.join(reversed(common.split()))}." for n in range(60)]
+    texts.append("Keep it simple the is the a rule of thumb, said the court.")
+    quotes = [
+        Quote(text, "Ann Example", "Lawyer", None, (), "t", n) for n, text in enumerate(texts, 1)
+    ]
+    store = await QuoteStore.open(tmp_path / "common.db")
+    try:
+        await store.add_quotes(quotes, Catalog(), "t")
+        lookup = Lookup(store)
+        await lookup.load()
+        hits = (await lookup.search("simple the is the a")).hits
+        assert hits and hits[0].quote.id == len(texts)
+        only_common = (await lookup.search("the is a to of")).hits
+        assert only_common and all("the is a to of" in h.quote.text for h in only_common[:5])
+    finally:
+        await store.close()

@@ -190,6 +190,15 @@ def test_installed_package_is_the_wheel_and_reads_its_own_data(installed: Instal
     assert ROOT not in module.parents
 
 
+def test_uninstalled_checkout_says_what_to_do(installed: Installed) -> None:
+    """bot/ put on the path straight from the checkout, without installing it, has no
+    bot.data: a one-line error that says how to install, not a traceback."""
+    done = installed.run("python", "-m", "bot", "seed", PYTHONPATH=str(ROOT))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "seed data (bot.data) is not installed" in done.stderr
+
+
 def test_installed_chat_and_run_without_token_open_the_console(installed: Installed) -> None:
     chat = installed.run("quotebot", "chat", stdin="/who hall\n")
     assert chat.returncode == 0, chat.stderr
@@ -343,3 +352,14 @@ async def test_installed_bot_answers_on_telegram_and_stops_on_the_stop_signal(
     assert "getUpdates" in logged, "nothing logged at DEBUG?"
     assert TOKEN not in logged and TOKEN.partition(":")[2] not in logged
     assert fake.token_seen == {TOKEN}
+
+
+def test_installed_cite_renders_apa_and_chicago_from_the_shipped_styles(
+    installed: Installed,
+) -> None:
+    db = installed.home / "cite.db"
+    apa = installed.run("quotebot", "cite", "1", "--style", "apa", "--db", str(db))
+    assert apa.returncode == 0, apa.stderr
+    assert apa.stdout.startswith("Amnesty International. (2014, January 9).")
+    chicago = installed.run("quotebot", "cite", "1", "--style", "chicago", "--db", str(db))
+    assert chicago.returncode == 0 and "In text: (Amnesty International 2014)" in chicago.stdout

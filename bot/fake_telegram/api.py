@@ -35,7 +35,7 @@ import httpx
 
 from bot.fake_telegram.html import JSON, ApiError, bad_request, decode_params
 from bot.fake_telegram.methods import BotAPIMethods
-from bot.fake_telegram.state import SentMessage
+from bot.fake_telegram.state import SentFile, SentMessage
 from bot.fake_telegram.updates import UpdateBuilders
 
 FAULT_KINDS = frozenset(
@@ -391,19 +391,29 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         for key, _ in windows:
             self._windows[key].append(now)
 
-    def _record(self, method: str, message: JSON, params: JSON, markup: JSON | None) -> JSON:
+    def _record(
+        self,
+        method: str,
+        message: JSON,
+        params: JSON,
+        markup: JSON | None,
+        document: SentFile | None = None,
+    ) -> JSON:
         reply = message.get("reply_to_message")
+        text_key = "caption" if document is not None else "text"
+        text = message.get(text_key, "")
         self.sent.append(
             SentMessage(
                 chat_id=message["chat"]["id"],
                 message_id=message["message_id"],
-                text=message["text"],
-                html=str(params.get("text", message["text"])),
+                text=text,
+                html=str(params.get(text_key) or text),
                 parse_mode=params.get("parse_mode"),
                 reply_markup=markup,
                 reply_to_message_id=reply["message_id"] if reply else None,
                 method=method,
                 time=self.clock(),
+                document=document,
             )
         )
         self._notify()

@@ -41,6 +41,7 @@ class _Alias:
     kind: NameKind
     tokens: tuple[str, ...]
     joined: str
+    given: int = 0  # leading tokens that are a speaker's given name ("Karl-Heinz": 2)
 
 
 def acronym(name: str) -> str | None:
@@ -62,17 +63,24 @@ class NameIndex:
         self._aliases: list[_Alias] = []
         self._by_token: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
-            names = dict.fromkeys(name_key(a) for a in (entry.label, *entry.aliases))
+            names: dict[str, str] = {}  # name key -> the first name or alias giving it
+            for text in (entry.label, *entry.aliases):
+                names.setdefault(name_key(text), text)
             if entry.kind == NameKind.ORGANISATION:
                 short = acronym(entry.label)
                 if short:
-                    names.setdefault(short)
+                    names.setdefault(short, short)
             for joined in names:
                 if not joined:
                     continue
                 alias_tokens = tuple(joined.split())
                 alias_id = len(self._aliases)
-                self._aliases.append(_Alias(index, entry.kind, alias_tokens, joined))
+                text = names[joined]
+                given = 0
+                if entry.kind == NameKind.SPEAKER and len(text.split()) > 1:
+                    given = len(name_key(text.split()[0]).split())
+                alias = _Alias(index, entry.kind, alias_tokens, joined, given)
+                self._aliases.append(alias)
                 for tok in set(alias_tokens):
                     self._by_token.setdefault(tok, []).append(alias_id)
         self._tokens = sorted(self._by_token)
@@ -100,6 +108,20 @@ class NameIndex:
         found.sort(key=lambda ts: -ts[1])
         return found[:limit]
 
+    def _within_edits(self, q: str, edits: int, limit: int = 40) -> list[str]:
+        """Name words at most ``edits`` edits (OSA) from ``q``."""
+        found: list[str] = []
+        for length in range(max(1, len(q) - edits), len(q) + edits + 1):
+            bucket = self._by_length.get(length)
+            if bucket:
+                found.extend(
+                    tok
+                    for tok, _, _ in process.extract(
+                        q, bucket, scorer=OSA.distance, score_cutoff=edits, limit=limit
+                    )
+                )
+        return found
+
     def _similar_tokens(self, q: str, multi: bool = False) -> dict[str, float]:
         found: dict[str, float] = {}
         if q in self._by_token:
@@ -115,6 +137,10 @@ class NameIndex:
             if q not in found or multi:
                 for tok, sim in self._fuzzy(q, 60.0, 80):
                     found[tok] = max(found.get(tok, 0.0), typo_similarity(q, tok, sim))
+                # Swaps and dropped letters can keep a near word below the ratio cut-off.
+                for tok in self._within_edits(q, 1 if len(q) <= 4 else 2):
+                    if tok not in found:
+                        found[tok] = typo_similarity(q, tok, float(fuzz.ratio(q, tok)))
         return found
 
     def match(
@@ -154,17 +180,21 @@ class NameIndex:
             scored.append((score - 3.0 * min(_unmatched(alias, matched), 3), alias_id))
         scored.sort(reverse=True)
         joined = " ".join(q_tokens)
-        best: dict[int, float] = {}
+        best: dict[int, tuple[float, float]] = {}  # entry -> (score, likeness in order)
         for rank_, (score, alias_id) in enumerate(scored):
             alias = self._aliases[alias_id]
-            if rank_ < 50 and (len(alias.tokens) > 1 or width > 1):
-                score = max(score, float(fuzz.ratio(joined, alias.joined)))
-            if score > best.get(alias.entry, -1.0):
-                best[alias.entry] = score
+            in_order = 0.0
+            if rank_ < 200 and (len(alias.tokens) > 1 or width > 1):
+                in_order = float(fuzz.ratio(joined, alias.joined))
+                score = max(score, in_order)
+            if (score, in_order) > best.get(alias.entry, (-1.0, 0.0)):
+                best[alias.entry] = (score, in_order)
+        # Equal scores: the name whose words stand in the query's order, then more quotes.
         ranked = sorted(
-            ((self.entries[i], round(s, 1)) for i, s in best.items() if s >= cutoff),
-            key=lambda es: (-es[1], -es[0].weight, es[0].label),
+            ((self.entries[i], s) for i, s in best.items() if s[0] >= cutoff),
+            key=lambda es: (-round(es[1][0], 1), -es[1][1], -es[0].weight, es[0].label),
         )
+        return [(entry, round(s[0], 1)) for entry, s in ranked[:limit]]
         return ranked[:limit]
 
     def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[NameKind, int], float]:
@@ -195,13 +225,14 @@ def typo_similarity(q: str, token: str, ratio: float) -> float:
 
 
 def _unmatched(alias: _Alias, matched: Collection[str]) -> int:
-    """Name words the query left out. A speaker is called by the surname alone: the
-    given names before the last word matched do not count ("adewell" is Karl-Heinz
-    Adewell as fully as the "Adewell Foundation" is not)."""
-    if alias.kind != "speaker":
-        return sum(1 for t in alias.tokens if t not in matched)
-    last = max((i for i, t in enumerate(alias.tokens) if t in matched), default=-1)
-    return sum(1 for t in alias.tokens[last + 1 :] if t not in matched)
+    """Name words the query left out (particles such as "de la" never count). A speaker
+    is called by the surname alone: the given names do not count once a later word is
+    matched ("adewell" is Karl-Heinz Adewell as fully as the "Adewell Foundation" is not;
+    "stromley" is Siobhan Stromley more than Rosley-Stromley)."""
+    tokens = alias.tokens
+    if alias.given and any(t in matched for t in tokens[alias.given :]):
+        tokens = tokens[alias.given :]
+    return sum(1 for t in tokens if t not in matched and t not in NAME_STOP_WORDS)
 
 
 # -- vocabulary in memory (for the rare two-typo fallback and suggestions) --------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random as _random
 import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
 ALL_KINDS = (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
 MAX_SUGGESTIONS = 5  # "did you mean" buttons
+SUGGEST_BUDGET = 0.02  # seconds spent checking that suggestions find something
 RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
 RANDOM_FROM = 200  # /random with free text picks among this many best matches
 
@@ -162,9 +164,13 @@ class Lookup:
         self, conn: sqlite3.Connection, state: Indexes, suggestions: Sequence[Suggestion]
     ) -> list[Suggestion]:
         """The suggestions that lead somewhere: each is run, as its button would run it, and
-        kept only when it finds at least one quote."""
+        kept only when it finds at least one quote. Checking stops after
+        :data:`SUGGEST_BUDGET` (a suggestion not checked is not shown)."""
         kept: list[Suggestion] = []
+        until = time.perf_counter() + SUGGEST_BUDGET
         for suggestion in dict.fromkeys(suggestions):
+            if time.perf_counter() > until:
+                break
             query = clean_query(suggestion.query)
             if suggestion.command == "who":
                 found = self._who(query, 1, conn, state)
