@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import random
 import sqlite3
 import warnings
@@ -204,6 +205,19 @@ class CaseRow:
     quotes: int
 
 
+def database_directory_problem(path: Path) -> str | None:
+    """Why no database can be kept at ``path``: its directory is missing or not writable
+    (SQLite would only say "unable to open database file"); None when it can."""
+    if str(path) == ":memory:":
+        return None
+    directory = path.expanduser().resolve().parent
+    if not directory.is_dir():
+        return f"the directory {directory} does not exist"
+    if not os.access(directory, os.W_OK):  # WAL needs its -wal and -shm files beside it
+        return f"the directory {directory} is not writable"
+    return None
+
+
 def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
     """The seed document's statements, each with its publication from ``sources.toml``."""
     catalog = Catalog.load(data_dir / CATALOG_FILE)
@@ -374,8 +388,8 @@ class QuoteStore:
         ``check``: ``PRAGMA quick_check`` first. ``write_patience``: seconds a write that
         meets another connection's lock is retried (0: fail after ``busy_timeout_ms``)."""
         path = Path(path)
-        if str(path) != ":memory:" and not path.expanduser().parent.is_dir():
-            raise StoreError(f"cannot open database {path}: directory {path.parent} does not exist")
+        if problem := database_directory_problem(path):
+            raise StoreError(f"cannot open database {path}: {problem}")
         # One worker: the connection is created, used and closed on that thread only.
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quotebot-store")
         connect = functools.partial(sqlite3.connect, path, isolation_level=None)

@@ -106,7 +106,7 @@ class Lookup:
             else:
                 log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
             max_id = max_quote_id(conn)
-            self.last_index = ss.IndexState(max_id, -1, -1, "skipped", 0.0)
+            self.last_index = ss.IndexState(max_id, -1, -1, ss.Rebuild.SKIPPED, 0.0)
         state = build_indexes(conn, self.last_index)
         self._state = state
         self.answers.clear()
