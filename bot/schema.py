@@ -220,6 +220,12 @@ def placeholders(values: Sized) -> str:
     return ", ".join("?" * len(values))
 
 
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection commits (an import, a correction
+    from the command line): SQLite's ``PRAGMA data_version`` as this connection sees it."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 def max_quote_id(conn: sqlite3.Connection) -> int:
     """The highest quote id (0 when empty): read from the rowid B-tree, so free at any size.
     Ids are never reused, so it grows whenever quotes are added."""
