@@ -47,9 +47,10 @@ def emit_json(value: Any) -> None:
 
 
 async def open_store(
-    args: argparse.Namespace, settings: Settings, *, seed: bool = True
+    args: argparse.Namespace, settings: Settings, *, seed: bool = True, check: bool = False
 ) -> QuoteStore:
-    store = await QuoteStore.open(settings.db_path)
+    """The store (seeded when empty); ``check``: refuse a damaged file (quick_check)."""
+    store = await QuoteStore.open(settings.db_path, check=check)
     if seed:
         try:
             await store.ensure_seeded()
@@ -175,7 +176,7 @@ async def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("stats")
 async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    async with await open_store(args, settings) as store:
+    async with await open_store(args, settings, check=True) as store:
         stats = await store.stats()
     if args.json:
         emit_json(stats)
@@ -183,6 +184,11 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in stats.items():
         print(f"{name}: {value}")
     return 0
+
+
+async def check_database(args: argparse.Namespace, settings: Settings) -> None:
+    store = await open_store(args, settings, check=True)
+    await store.close()
 
 
 NO_TOKEN = """No TELEGRAM_BOT_TOKEN is set, so this is the offline chat console.
@@ -203,6 +209,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # The store opens inside the running application: say what is wrong before it starts.
     if problem := database_directory_problem(settings.db_path):
         raise SettingsError(f"QUOTEBOT_DB: {problem} (example: QUOTEBOT_DB=/data/quotebot.db)")
+    # A damaged or too new database is refused now, in one line, before waiting for Telegram.
+    asyncio.run(check_database(args, settings))
     webhook_url = settings.webhook_url  # checked when the settings were read
     if args.webhook:
         webhook_url = check_webhook_url(args.webhook, "--webhook")
