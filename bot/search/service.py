@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache, partial
 
+from bot.corrections import last_change_id
 from bot.schema import max_quote_id
 from bot.search import free_text
 from bot.search import sql as ss
@@ -83,6 +84,7 @@ class Lookup:
         self._state: Indexes | None = None
         self.last_index: ss.IndexState | None = None
         self.answers = Answers(answers_kept)
+        self._changes = -1  # the change log's last id as of the last load
 
     # -- loading -------------------------------------------------------------------------
 
@@ -91,6 +93,7 @@ class Lookup:
         await self.store.run(self._load)
 
     def _load(self, conn: sqlite3.Connection) -> Indexes:
+        self._changes = last_change_id(conn)
         try:
             self.last_index = ss.refresh_index(conn)
         except sqlite3.OperationalError as exc:  # locked by a writer, or a read-only file
@@ -105,7 +108,13 @@ class Lookup:
 
     def _fresh(self, conn: sqlite3.Connection) -> Indexes:
         state = self._state
-        if state is None or max_quote_id(conn) != state.max_id:
+        # New quotes raise max(id); a correction or withdrawal (also by the CLI, on another
+        # connection) adds a change-log row (bot/corrections.py): either reloads.
+        if (
+            state is None
+            or max_quote_id(conn) != state.max_id
+            or last_change_id(conn) != self._changes
+        ):
             state = self._load(conn)
         return state
 
