@@ -26,7 +26,7 @@ _QUOTE_ID = re.compile(r"#?(\d{1,9})")
 
 async def history_command(update: Update, context: Context) -> None:
     query = argument(update, context)
-    if await guarded(update, context, f"/history {query}"):
+    if await guarded(update, context, f"/history {query}", repeatable=True):
         await show_history(update, context, query)
 
 
@@ -47,8 +47,8 @@ async def show_history(update: Update, context: Context, query: str) -> None:
 
 async def report_command(update: Update, context: Context) -> None:
     query = argument(update, context)
-    # Every report is its own request: never dropped as a repeat (the hourly limit counts).
-    if not await guarded(update, context, f"/report {query}", repeatable=True):
+    # A report changes state: never dropped as a repeat (the hourly limit counts them).
+    if not await guarded(update, context, f"/report {query}"):
         return
     number, _, text = query.partition(" ")
     match = _QUOTE_ID.fullmatch(number)
