@@ -16,16 +16,27 @@ For each scale, in separate processes (so each peak RSS is its own):
 * baseline: rapidfuzz ``process.extract`` (WRatio) over every quote text, on a sample of the
   text queries.
 
-Query types: single rare words (exact, one typo, two typos), phrases (exact and with one or two
-typos), three words from a quote in another order with typos, speaker surnames (exact, with
-typos, in Cyrillic), organisations (acronym or misspelt name) and cases (misspelt or Cyrillic).
-Typos are random substitutions, deletions, insertions and transpositions anywhere in the word.
+Two corpus generators (``--generator``): ``gen`` (bench/corpus_gen.py, the default) and ``alt``
+(bench/corpus_alt.py: another vocabulary, name generator, typo model and query mix), so that
+tuning to one does not pass; databases are ``bench-SCALE.db`` and ``bench-alt-SCALE.db``.
+
+Query types: single rare words (exact, one typo, two typos), phrases (exact, with one or two
+typos, five words with one typo: ``phrase5_typo1``), phrases of common words
+(``common_phrase``, "simple the is the a"), three words from a quote in another order with
+one or two typos (``words_typo``) or with two typos *each* (``words_typo2``), speaker names
+(exact, with typos, in Cyrillic), surnames alone with one or two typos
+(``who_surname_typo``), organisations (acronym or misspelt name) and cases (misspelt or
+Cyrillic). ``multi-word`` sums the phrase and three-word types. corpus_gen's typos are random
+substitutions, deletions, insertions and transpositions; corpus_alt has its own. A line
+``SUMMARY`` gives search p50/p99 and the multi-word and surname-typo recall@5.
 
 recall@5 counts only queries whose target is unambiguous: for text, exactly one quote holds the
 words as they were before the typos (for phrases: the exact phrase; for single words: a word no
 other quote has), *and* every misspelt word is still nearer (edit distance) to its original
 than to any other word of the corpus; for names, exactly one speaker/case has that name (after
-spelling-variant folding) and, when misspelt, it is still the uniquely nearest name.
+spelling-variant folding) and, when misspelt, it is still the uniquely nearest name (for
+``who_surname_typo``: nearer than any other speaker's name or surname, and than any word of
+an organisation's or a case's name).
 """
 
 from __future__ import annotations
@@ -48,7 +59,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from corpus_gen import STOP_WORDS, Corpus, make_corpus  # noqa: E402
+import corpus_alt  # noqa: E402
+import corpus_gen  # noqa: E402
 
 from bot.search.service import Lookup, LookupResult  # noqa: E402
 from bot.store import QuoteStore  # noqa: E402
@@ -56,8 +68,25 @@ from bot.store import QuoteStore  # noqa: E402
 OUT = ROOT / "bench" / "out"
 LIMIT = 50  # results per lookup, as the bot asks (recall looks at the first five)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-TEXT_TYPES = ("word", "word_typo1", "word_typo2", "phrase", "phrase_typo", "words_typo")
-NAME_TYPES = ("who", "who_typo", "who_cyrillic", "org", "case_typo", "case_cyrillic")
+MULTI_WORD_TYPES = (
+    "phrase",
+    "phrase_typo",
+    "words_typo",
+    "words_typo2",
+    "common_phrase",
+    "phrase5_typo1",
+)
+TEXT_TYPES = ("word", "word_typo1", "word_typo2", *MULTI_WORD_TYPES)
+NAME_TYPES = (
+    "who",
+    "who_typo",
+    "who_surname_typo",
+    "who_cyrillic",
+    "org",
+    "case_typo",
+    "case_cyrillic",
+)
+GENERATORS = {"gen": corpus_gen, "alt": corpus_alt}
 
 
 def peak_rss_mb() -> float:
@@ -98,9 +127,13 @@ def fresh(db: Path, reuse: bool) -> bool:
     return True
 
 
-async def build(scale: int, db: Path, reuse: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"scale": scale}
-    corpus = make_corpus(seed=1)
+def queries_file(db: Path) -> Path:
+    return db.parent / db.name.replace("bench-", "queries-").replace(".db", ".json")
+
+
+async def build(scale: int, db: Path, reuse: bool, generator: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"scale": scale, "generator": generator}
+    corpus = GENERATORS[generator].make_corpus(seed=1)
     if fresh(db, reuse):
         store = await QuoteStore.open(db)
         started = time.perf_counter()
@@ -122,16 +155,16 @@ async def build(scale: int, db: Path, reuse: bool) -> dict[str, Any]:
     return result
 
 
-def build_phase(scale: int, db: Path, reuse: bool) -> dict[str, Any]:
-    result = asyncio.run(build(scale, db, reuse))
+def build_phase(scale: int, db: Path, reuse: bool, generator: str) -> dict[str, Any]:
+    result = asyncio.run(build(scale, db, reuse, generator))
     queries = result.pop("queries")
-    (db.parent / f"queries-{scale}.json").write_text(json.dumps(queries, ensure_ascii=False))
+    queries_file(db).write_text(json.dumps(queries, ensure_ascii=False))
     result["db_mb"] = round(db.stat().st_size / 1e6, 1)
     result["build_peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
 
 
-def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[dict[str, Any]]:
+def make_queries(conn: sqlite3.Connection, corpus: Any, scale: int) -> list[dict[str, Any]]:
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
 
@@ -139,9 +172,17 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
     from bot.search.query import fts_phrase, fts_string, name_key, word_key
 
     rng = random.Random(42)
-    per_type = 40
+    mix: dict[str, int] = getattr(corpus, "query_mix", {})
+    make_typo = getattr(corpus, "typo", typo)
+
+    def per(kind: str) -> int:
+        return int(mix.get(kind, 40))
+
     max_id = conn.execute("SELECT max(id) FROM quotes").fetchone()[0]
-    stop = set(STOP_WORDS) | ENGINE_STOP_WORDS  # "content words" below: in neither list
+    # "content words" below: in neither the engine's stop list nor the corpus's commonest
+    commonest = conn.execute("SELECT key FROM search_terms ORDER BY df DESC LIMIT 60").fetchall()
+    stop = set(ENGINE_STOP_WORDS) | {k for (k,) in commonest}
+    stop |= set(getattr(corpus_gen, "STOP_WORDS", ()))
 
     def df(word: str) -> int:
         sql = "SELECT df FROM search_terms WHERE key = ?"
@@ -155,8 +196,8 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
     def quote() -> tuple[int, list[str]]:
         qid = rng.randint(1, max_id)
         text = conn.execute("SELECT text FROM quotes WHERE id = ?", (qid,)).fetchone()[0]
-        words = [w.strip(".,").lower() for w in text.split()]
-        return qid, [w for w in words if w]
+        words = [w.strip(".,!…’s").lower() for w in text.split()]
+        return qid, [w for w in words if w.isalpha()]
 
     queries: list[dict[str, Any]] = []
 
@@ -180,7 +221,7 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
 
     for kind, edits in (("word", 0), ("word_typo1", 1), ("word_typo2", 2)):
         made = 0
-        while made < per_type:
+        while made < per(kind):
             for _ in range(50):  # prefer quotes holding a word no other quote has
                 qid, words = quote()
                 content = [w for w in words if w not in stop and len(w) >= (7 if edits else 5)]
@@ -189,47 +230,63 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
             if not content:
                 continue
             word = min(content, key=df)
-            typed = typo(word, rng, edits) if edits else word
+            typed = make_typo(word, rng, edits) if edits else word
             unique = df(word) == 1 and (not edits or nearest_is(word_key(word), typed))
             add(kind, typed, "search", qid, unique)
             made += 1
-    for kind, edits in (("phrase", 0), ("phrase_typo", 2)):
-        made = 0
-        while made < per_type:
+    # phrases: 3-5 words (one or two typos); five words, one typo; mostly common words
+    phrase_kinds = (
+        ("phrase", 0, (3, 5), 2),
+        ("phrase_typo", 2, (3, 5), 2),
+        ("phrase5_typo1", 1, (5, 5), 2),
+        ("common_phrase", 0, (4, 6), 0),
+    )
+    for kind, edits, (low, high), min_content in phrase_kinds:
+        made = tries = 0
+        while made < per(kind) and tries < per(kind) * 200:
+            tries += 1
             qid, words = quote()
-            n = rng.randint(3, 5)
+            n = rng.randint(low, high)
             if len(words) < n:
                 continue
             start = rng.randrange(len(words) - n + 1)
             phrase = words[start : start + n]
-            if sum(w not in stop for w in phrase) < 2:
+            content_count = sum(w not in stop for w in phrase)
+            if content_count < min_content:
                 continue
+            if kind == "common_phrase" and content_count > 1:
+                continue  # at most one word that is not common
             misspelt = list(phrase)
             spots = [i for i, w in enumerate(phrase) if w not in stop and len(w) >= 4]
-            for _ in range(edits if spots else 0):
-                i = rng.choice(spots)
-                misspelt[i] = typo(misspelt[i], rng, 1)
+            for i in rng.sample(spots, min(edits, len(spots))):
+                misspelt[i] = make_typo(misspelt[i], rng, 1)
             unique = count(fts_phrase(phrase)) == 1 and all(
                 a == b or nearest_is(word_key(a), b) for a, b in zip(phrase, misspelt, strict=True)
             )
             add(kind, " ".join(misspelt), "search", qid, unique)
             made += 1
-    made = 0
-    while made < per_type:
-        qid, words = quote()
-        content = list(dict.fromkeys(w for w in words if w not in stop and len(w) >= 4))
-        if len(content) < 3:
-            continue
-        picked = rng.sample(content, 3)
-        misspelt = list(picked)
-        for _ in range(rng.randint(1, 2)):
-            i = rng.randrange(3)
-            misspelt[i] = typo(misspelt[i], rng, 1)
-        unique = count(" AND ".join(fts_string(w) for w in picked)) == 1 and all(
-            a == b or nearest_is(word_key(a), b) for a, b in zip(picked, misspelt, strict=True)
-        )
-        add("words_typo", " ".join(misspelt), "search", qid, unique)
-        made += 1
+    # three words of a quote in another order: one or two with a typo; each with two typos
+    for kind, min_len in (("words_typo", 4), ("words_typo2", 7)):
+        made = tries = 0
+        while made < per(kind) and tries < per(kind) * 200:
+            tries += 1
+            qid, words = quote()
+            content = list(dict.fromkeys(w for w in words if w not in stop and len(w) >= min_len))
+            if len(content) < 3:
+                continue
+            picked = rng.sample(content, 3)
+            misspelt = list(picked)
+            if kind == "words_typo":
+                for _ in range(rng.randint(1, 2)):
+                    i = rng.randrange(3)
+                    misspelt[i] = make_typo(misspelt[i], rng, 1)
+            else:
+                misspelt = [make_typo(w, rng, 2) for w in picked]
+            unique = count(" AND ".join(fts_string(w) for w in picked)) == 1 and all(
+                a == b or nearest_is(word_key(a), b) for a, b in zip(picked, misspelt, strict=True)
+            )
+            add(kind, " ".join(misspelt), "search", qid, unique)
+            made += 1
 
     surnames: dict[str, int] = {}  # by name_key: spelling variants meet
     for spec in corpus.speakers:
@@ -240,6 +297,17 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
     speaker_keys = {
         s.person.name: (name_key(s.person.name), name_key(s.person.surname)) for s in present
     }
+    # Every other name a typed surname could be nearer to: organisations and cases, whole
+    # and word by word.
+    other_names: set[str] = set()
+    for org in corpus.organisations:
+        other_names.add(name_key(org.name))
+        other_names.update(name_key(org.name).split())
+    for c in corpus.cases:
+        other_names.add(name_key(c.case.name))
+        other_names.update(name_key(c.case.name).split())
+    other_names -= {k for ks in speaker_keys.values() for k in ks}
+    others = sorted(other_names)
 
     def closest(typed: str, target: str, keys: Mapping[str, tuple[str, ...]]) -> bool:
         """``target`` is the only name whose (full or last) name is nearest to ``typed``."""
@@ -248,19 +316,31 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
         mine = dist[target]
         return all(d > mine for name, d in dist.items() if name != target)
 
-    for kind in ("who", "who_typo"):
-        for spec in rng.sample(present, per_type):
+    def nearest_anywhere(typed: str, target: str) -> bool:
+        """``closest`` among speakers, and no organisation or case name is as near."""
+        if not closest(typed, target, speaker_keys):
+            return False
+        q = name_key(typed)
+        mine = min(OSA.distance(q, k) for k in speaker_keys[target])
+        best = process.extractOne(q, others, scorer=OSA.distance) if others else None
+        return best is None or best[1] > mine
+
+    for kind in ("who", "who_typo", "who_surname_typo"):
+        for spec in rng.sample(present, min(per(kind), len(present))):
             surname = spec.person.surname
             unique = surnames[name_key(surname)] == 1
             if kind == "who":
                 query = surname.lower() if rng.random() < 0.6 else spec.person.name
-            else:
+            elif kind == "who_typo":
                 base = surname if rng.random() < 0.6 else spec.person.name
-                query = typo(base, rng, 1 + (len(surname) >= 7))
+                query = make_typo(base, rng, 1 + (len(surname) >= 7))
                 unique = unique and closest(query, spec.person.name, speaker_keys)
+            else:  # the surname alone, lower case, one or two typos
+                query = make_typo(surname.lower(), rng, rng.choice((1, 2)))
+                unique = unique and nearest_anywhere(query, spec.person.name)
             add(kind, query, "who", spec.person.name, unique)
     cyrillic = [s for s in present if s.person.cyrillic]
-    for spec in rng.sample(cyrillic, min(per_type, len(cyrillic))):
+    for spec in rng.sample(cyrillic, min(per("who_cyrillic"), len(cyrillic))):
         surname = spec.person.cyrillic_surname or ""
         query = surname if rng.random() < 0.6 else spec.person.cyrillic or ""
         unique = surnames[name_key(spec.person.surname)] == 1
@@ -276,13 +356,14 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
         ).fetchall()
     )
     org_keys = {o.name: (name_key(o.name),) for o in corpus.organisations}
-    for org in rng.sample([o for o in corpus.organisations if o.name in orgs], per_type):
+    with_speakers = [o for o in corpus.organisations if o.name in orgs]
+    for org in rng.sample(with_speakers, min(per("org"), len(with_speakers))):
         if org.aliases and rng.random() < 0.4:
             add("org", org.aliases[0].lower(), "who", org.name, acronyms[org.aliases[0]] == 1)
         else:
             words = org.name.split()
             i = max(range(len(words)), key=lambda j: len(words[j]))
-            words[i] = typo(words[i], rng, 1)
+            words[i] = make_typo(words[i], rng, 1)
             typed = " ".join(words)
             add("org", typed, "who", org.name, closest(typed, org.name, org_keys))
     tagged = {
@@ -293,13 +374,18 @@ def make_queries(conn: sqlite3.Connection, corpus: Corpus, scale: int) -> list[d
     }
     cases = [c for c in corpus.cases if c.case.name in tagged]
     case_keys = {c.case.name: (name_key(c.person.name), name_key(c.person.surname)) for c in cases}
-    for c in rng.sample(cases, min(per_type, len(cases))):
-        typed = typo(c.person.surname, rng, 1 + (len(c.person.surname) >= 7))
+    for c in rng.sample(cases, min(per("case_typo"), len(cases))):
+        typed = make_typo(c.person.surname, rng, 1 + (len(c.person.surname) >= 7))
         add("case_typo", typed, "case", c.case.name, closest(typed, c.case.name, case_keys))
     cyr_cases = [c for c in cases if c.person.cyrillic]
-    for c in rng.sample(cyr_cases, min(per_type, len(cyr_cases))):
+    case_surnames: dict[str, int] = {}
+    for c in cases:
+        k = name_key(c.person.surname)
+        case_surnames[k] = case_surnames.get(k, 0) + 1
+    for c in rng.sample(cyr_cases, min(per("case_cyrillic"), len(cyr_cases))):
         cyrillic_name = c.person.cyrillic_surname if rng.random() < 0.5 else c.person.cyrillic
-        add("case_cyrillic", cyrillic_name or "", "case", c.case.name, True)
+        unique = case_surnames[name_key(c.person.surname)] == 1
+        add("case_cyrillic", cyrillic_name or "", "case", c.case.name, unique)
     return queries
 
 
@@ -332,7 +418,12 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     groups = [(kind, (kind,)) for kind in (*TEXT_TYPES, *NAME_TYPES)]
-    groups += [("search", TEXT_TYPES), ("who/case", NAME_TYPES)]
+    groups += [
+        ("search", TEXT_TYPES),
+        ("multi-word", MULTI_WORD_TYPES),
+        ("who/case", NAME_TYPES),
+        ("all", (*TEXT_TYPES, *NAME_TYPES)),
+    ]
     out: dict[str, Any] = {}
     for label, kinds in groups:
         mine = [r for r in rows if r["type"] in kinds]
@@ -385,7 +476,7 @@ async def serve(queries: list[dict[str, Any]], db: Path, spawned_at: float) -> d
 def baseline(scale: int, db: Path, sample: int) -> dict[str, Any]:
     from rapidfuzz import fuzz, process, utils
 
-    queries = json.loads((db.parent / f"queries-{scale}.json").read_text())
+    queries = json.loads(queries_file(db).read_text())
     conn = sqlite3.connect(db)
     ids, texts = [], []
     for qid, text in conn.execute("SELECT id, text FROM quotes"):
@@ -411,8 +502,20 @@ def baseline(scale: int, db: Path, sample: int) -> dict[str, Any]:
 # -- driver -----------------------------------------------------------------------------------
 
 
+def headline(generator: str, scale: int, types: Mapping[str, Any]) -> str:
+    """The issue-13 figures in one line: search latency and the two recalls."""
+    search, multi = types.get("search", {}), types.get("multi-word", {})
+    surname = types.get("who_surname_typo", {})
+    return (
+        f"SUMMARY {generator} {scale:,}: search p50 {search.get('p50_ms')} ms, "
+        f"p99 {search.get('p99_ms')} ms; multi-word recall@5 {multi.get('recall@5')} "
+        f"(n={multi.get('unambiguous')}); who surname-typo recall@5 "
+        f"{surname.get('recall@5')} (n={surname.get('unambiguous')})"
+    )
+
+
 def child(phase: str, scale: int, db: Path, extra: list[str]) -> dict[str, Any]:
-    result_file = db.parent / f"{phase}-{scale}.json"
+    result_file = db.parent / f"{phase}-{db.stem}.json"
     result_file.unlink(missing_ok=True)
     cmd = [
         sys.executable,
@@ -443,6 +546,13 @@ def main() -> None:
         help="text queries for the baseline (default: all up to 100k, 12 above)",
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--generator",
+        choices=sorted(GENERATORS),
+        default="gen",
+        help="corpus generator: gen (bench/corpus_gen.py) or alt (bench/corpus_alt.py, "
+        "different vocabulary, names, typos and query mix)",
+    )
     parser.add_argument("--phase", choices=("build", "serve", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--spawned-at", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -452,13 +562,13 @@ def main() -> None:
         db = Path(args.db)
         scale = scales[0]
         if args.phase == "build":
-            result = build_phase(scale, db, args.reuse)
+            result = build_phase(scale, db, args.reuse, args.generator)
         elif args.phase == "serve":
-            queries = json.loads((db.parent / f"queries-{scale}.json").read_text())
+            queries = json.loads(queries_file(db).read_text())
             result = asyncio.run(serve(queries, db, args.spawned_at))
         else:
             result = baseline(scale, db, args.baseline_sample)
-        (db.parent / f"{args.phase}-{scale}.json").write_text(json.dumps(result))
+        (db.parent / f"{args.phase}-{db.stem}.json").write_text(json.dumps(result))
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -468,15 +578,18 @@ def main() -> None:
         "scales": {},
     }
     for scale in scales:
-        db = out / f"bench-{scale}.db"
-        print(f"== {scale:,} quotes", flush=True)
-        built = child("build", scale, db, ["--reuse"] if args.reuse else [])
+        tag = "" if args.generator == "gen" else f"{args.generator}-"
+        db = out / f"bench-{tag}{scale}.db"
+        print(f"== {scale:,} quotes ({args.generator})", flush=True)
+        generator = ["--generator", args.generator]
+        built = child("build", scale, db, [*generator, *(["--reuse"] if args.reuse else [])])
         print(json.dumps(built), flush=True)
         served = child("serve", scale, db, [])
         shown = {k: v for k, v in served.items() if k not in ("misses", "first_pass")}
         print(json.dumps(shown, indent=1), flush=True)
         first = {k: v for k, v in served["first_pass"].items() if k in ("search", "who/case")}
         print("first (cold) pass:", json.dumps(first), flush=True)
+        print(headline(args.generator, scale, served["types"]), flush=True)
         entry = {"build": built, "serve": served}
         if not args.no_baseline:
             sample = args.baseline_sample or (0 if scale <= 100_000 else 12)

@@ -217,33 +217,30 @@ opens this console.
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Long polling (blocking; PTB owns the event loop and stops on SIGINT/SIGTERM)."""
-    from telegram import Update
-
+    """Long polling or webhook mode until SIGINT/SIGTERM (see :mod:`bot.runner`)."""
+    from bot import runner
     from bot.app import build_application
 
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return asyncio.run(cmd_chat(args, settings))
     settings.check_database_path()
-    setup_logging(settings.log_level, settings.token)
-    app = build_application(settings)
     webhook_url = args.webhook or settings.webhook_url
+    webhook = None
     if webhook_url:
-        from bot.webhook import WebhookConfig, new_secret, serve_webhook
+        from bot.webhook import WebhookConfig, new_secret
 
         if not webhook_url.startswith("https://"):
             raise SettingsError(f"--webhook: {webhook_url!r} must be an https URL")
-        config = WebhookConfig(
+        webhook = WebhookConfig(
             url=webhook_url,
             listen=args.listen or settings.webhook_listen,
             port=args.port or settings.webhook_port,
             secret=settings.webhook_secret or new_secret(),
         )
-        asyncio.run(serve_webhook(app, config))
-        return 0
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    return 0
+    # Before the Bot is built: PTB logs its URLs (token) and setWebhook's secret at DEBUG.
+    setup_logging(settings.log_level, settings.token, secrets=[webhook.secret] if webhook else [])
+    return runner.run(build_application(settings), webhook)
 
 
 @command("chat")
@@ -313,6 +310,65 @@ async def cmd_case(args: argparse.Namespace, settings: Settings) -> int:
 @command("search")
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return await lookup_command("search", args, settings)
+
+
+@command("cite")
+async def cmd_cite(args: argparse.Namespace, settings: Settings) -> int:
+    """One quote's citation in a style, as the bot's /cite gives it (as plain text)."""
+    from bot import citations
+
+    style = citations.parse_style(args.style)
+    if style is None:
+        print(
+            f"quotebot: unknown style {args.style!r}; styles: {', '.join(citations.STYLES)}",
+            file=sys.stderr,
+        )
+        return 2
+    async with await open_store(args, settings) as store:
+        quote = await store.get_quote_record(args.id)
+    if quote is None:
+        print(f"quotebot: there is no quote #{args.id}", file=sys.stderr)
+        return 1
+    if quote.withdrawn:  # never cite a withdrawn statement
+        when, why = quote.withdrawn.at[:10], quote.withdrawn.reason
+        print(f"quotebot: quote #{args.id} was withdrawn on {when}: {why}", file=sys.stderr)
+        return 1
+    print(citations.entry(quote, style))
+    return 0
+
+
+@command("export")
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Every quote a filter selects, with citations, as Markdown, CSV or CSL-JSON; no cap."""
+    import datetime as dt
+
+    from bot import export
+    from bot.search.service import Lookup
+
+    fmt = export.parse_format(args.format)
+    if fmt is None:
+        print(
+            f"quotebot: unknown format {args.format!r}; formats: {', '.join(export.FORMATS)}",
+            file=sys.stderr,
+        )
+        return 2
+    what = " ".join(args.filter).strip()
+    async with await open_store(args, settings) as store:
+        lookup = Lookup(store)
+        await lookup.load()
+        selection, result = await export.select(lookup, export.Kind.SEARCH, what)
+    if selection is None:
+        print(f"Nothing found for “{what}”; nothing written.", file=sys.stderr)
+        for s in result.suggestions:
+            print(f"  Did you mean: {s.label}  (quotebot {s.command} {s.query})", file=sys.stderr)
+        return 1
+    document = export.build(selection, fmt, dt.datetime.now(dt.UTC))
+    if args.output in (None, "-"):
+        sys.stdout.write(document.data.decode("utf-8"))
+    else:
+        await asyncio.to_thread(Path(args.output).write_bytes, document.data)
+        print(f"{args.output}: {len(selection.quotes)} quote(s), {export.LABELS[fmt]}")
+    return 0
 
 
 SOURCE_OPTIONS = {
@@ -418,6 +474,13 @@ def build_parser() -> CommandLine:
     p.add_argument(
         "--dry-run", action="store_true", help="only show what would be sent (no token needed)"
     )
+    p = add("cite", "a quote's citation: plain, apa, chicago, csl (CSL-JSON) or bibtex")
+    p.add_argument("id", type=int, help="the quote's number")
+    p.add_argument("--style", default="plain", help="plain (default), apa, chicago, csl, bibtex")
+    p = add("export", "every quote a filter selects, with citations, as one document")
+    p.add_argument("filter", nargs="+", help="case:NAME, who:NAME, org:NAME or free text")
+    p.add_argument("--format", default="markdown", help="markdown (default), csv or csl (CSL-JSON)")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
     for name, help_text in (
         ("who", "quotes of a speaker or organisation (typos, partial names, Cyrillic)"),
         ("case", "quotes tagged with a case (typos, aliases, Cyrillic)"),

@@ -21,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -33,7 +34,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import callbacks, handlers, inline, render, trail
 from bot.config import Settings
@@ -42,6 +43,7 @@ from bot.daily import commands as daily
 from bot.ratelimit import PriorityRateLimiter
 from bot.search.service import Lookup
 from bot.store import QuoteStore
+from bot.transport import BotApiRequest
 
 log = logging.getLogger(__name__)
 # A syntactically valid token for the offline console and tests; it reaches no real bot.
@@ -76,8 +78,11 @@ def build_application(
         .post_init(start_resources)
         .post_shutdown(stop_resources)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    # Every Bot API call passes bot.transport (clean updates in, safe retries out). PTB's
+    # defaults otherwise: a pool of 256 connections for calls, one for getUpdates.
+    calls = request or HTTPXRequest(connection_pool_size=256)
+    updates = get_updates_request or request or HTTPXRequest(connection_pool_size=1)
+    builder = builder.request(BotApiRequest(calls)).get_updates_request(BotApiRequest(updates))
     app: QuoteBotApp = builder.build()
     app.bot_data.settings = settings
     register_handlers(app)
@@ -120,7 +125,10 @@ async def start_resources(app: QuoteBotApp) -> None:
     lookup = Lookup(store)
     await lookup.load()
     data._store, data._lookup = store, lookup
-    await set_command_menus(app)
+    try:
+        await set_command_menus(app)
+    except TelegramError as exc:  # cosmetic: the commands work without the menu
+        log.warning("command menus not set: %s: %s", type(exc).__name__, exc)
     await daily.start_daily(app, **data.daily_options)
 
 

@@ -4,7 +4,9 @@ gets a polite ``answerCallbackQuery`` and changes nothing.
 Formats (all under 64 bytes):
 ``p:<token>:<index>`` page through a result set · ``n:<token>:<index>`` the position label ·
 ``w:<speaker id>`` quotes by a speaker · ``c:<case id>`` quotes about a case ·
-``q:<w|c|s|r>:<query>`` run /who, /case, /search or /random with that query.
+``q:<w|c|s|r>:<query>`` run /who, /case, /search or /random with that query ·
+``x:<w|c>:<query>`` / ``x:<s|k>:<id>`` export what a /who or /case list (or a speaker's or
+case's list) holds, as one document.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot import handlers, render
+from bot import export, handlers, render
 from bot.context import Context
 from bot.render_trail import withdrawn_notice
 from bot.search.service import LookupResult
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 _PAGE = re.compile(r"([pn]):([A-Za-z0-9_-]{1,16}):(\d{1,5})")
 _ID = re.compile(r"([wc]):(\d{1,12})")
 _QUERY = re.compile(r"q:([wcsr]):(.{0,60})", re.DOTALL)
+_EXPORT = re.compile(r"x:([wc]):(.{1,60})|x:([sk]):(\d{1,12})", re.DOTALL)
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -41,6 +44,10 @@ async def on_button(update: Update, context: Context) -> None:
         if await _allowed(update, context, data):
             await query.answer()
             await _run_query(update, context, match.group(1), match.group(2))
+    elif match := _EXPORT.fullmatch(data):
+        if await _allowed(update, context, data):
+            kind, value = match.group(1) or match.group(3), match.group(2) or match.group(4)
+            await _export(update, context, kind, value)
     else:
         await query.answer(render.STALE_BUTTON)
 
@@ -90,7 +97,9 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
         await query.edit_message_text(
             text,
             parse_mode=ParseMode.HTML,
-            reply_markup=render.pager_keyboard(token, index, total, found, omit=results.omit),
+            reply_markup=render.pager_keyboard(
+                token, index, total, found, omit=results.omit, export=results.export
+            ),
             disable_web_page_preview=True,
         )
     except BadRequest as exc:
@@ -110,9 +119,32 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
         await query.answer(render.STALE_BUTTON)
         return
     await query.answer()
-    await handlers.show_results(update, context, result, "speaker" if kind == "w" else "case", "")
+    data = render.export_data("s" if kind == "w" else "k", str(target))
+    what = "speaker" if kind == "w" else "case"
+    await handlers.show_results(update, context, result, what, "", export_data=data)
 
 
 async def _run_query(update: Update, context: Context, kind: str, text: str) -> None:
     name = {"w": "who", "c": "case", "s": "search", "r": "random"}[kind]
     await handlers.RUNNERS[name](update, context, " ".join(text.split()))
+
+
+_EXPORT_KINDS = {
+    "w": export.Kind.WHO,
+    "c": export.Kind.CASE,
+    "s": export.Kind.SPEAKER_ID,
+    "k": export.Kind.CASE_ID,
+}
+
+
+async def _export(update: Update, context: Context, kind: str, value: str) -> None:
+    """The Export button: the list's quotes as a Markdown document (other formats: /export)."""
+    query = update.callback_query
+    assert query is not None
+    value = " ".join(value.split())
+    fmt = export.Format.MARKDOWN
+    kind_ = _EXPORT_KINDS[kind]
+    if await handlers.send_export(update, context, kind_, value, fmt, say_nothing_found=False):
+        await query.answer()
+    else:
+        await query.answer(render.STALE_BUTTON)

@@ -2,8 +2,10 @@
 
 The real Application and handlers talk to the in-process fake Bot API (bot/offline.py).
 Replies are shown readably (bold, quotes), buttons as numbered choices; type the number to
-press one. ``@ query`` runs inline mode, ``/group`` and ``/private`` switch chats, ``/quit``
-leaves. When stdin is not a terminal, commands are read from it line by line (scripting).
+press one. ``@ query`` runs inline mode, ``/group`` and ``/private`` switch chats, ``/admin``
+and ``/member`` switch between a group admin and a member, ``/quit`` leaves. The first screen
+lists these controls (:data:`BANNER`). When stdin is not a terminal, commands are read from
+it line by line (scripting).
 """
 
 from __future__ import annotations
@@ -26,11 +28,19 @@ from bot.fake_telegram.api import FakeBotAPI
 
 PRIVATE_CHAT = 4242
 GROUP_CHAT = -1004242
-BANNER = (
-    "quotebot offline console — no token, no network. Try /help, /who hall, /case ablyazov,\n"
-    "/search torture. Type a number to press a button, '@ query' for inline mode,\n"
-    "/group or /private to switch chats, /quit to leave.\n"
-)
+MEMBER_USER = 4242  # you, in the private chat and as a group member
+ADMIN_USER = 4243  # you, after /admin: an administrator of the group chat
+BANNER = """\
+quotebot offline console: the real bot against an in-process fake of Telegram
+(no token, no network). You are in a private chat with the bot.
+
+  /help  /who hall  /case ablyazov  any text   talk to the bot (plain text is a search)
+  1, 2, 3 …                                    press the button with that number
+  @ torture                                    inline mode, as typing "@QuoteBot torture"
+  /group  /private                             switch to a group chat, and back
+  /admin  /member                              act as a group admin (/daily 09:00), or not
+  /quit                                        leave (or Ctrl-D)
+"""
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,10 @@ class Console:
         )
         self.term = Terminal(out, color)
         self.chat_id, self.chat_type = PRIVATE_CHAT, "private"
+        self.user_id = MEMBER_USER
         self.choices: list[tuple[str, Any]] = []  # (label, action) for numbered presses
-        self._seen = 0
+        self._seen = self._answers_seen = 0
+        self.fake.set_chat_admins(GROUP_CHAT, [ADMIN_USER])
 
     async def __aenter__(self) -> Console:
         await self.app.initialize()
@@ -109,14 +121,24 @@ class Console:
         elif line == "/private":
             self.chat_id, self.chat_type = PRIVATE_CHAT, "private"
             self.term.print("(now in a private chat)")
+        elif line in ("/admin", "/member"):
+            self.user_id = ADMIN_USER if line == "/admin" else MEMBER_USER
+            role = "an administrator" if line == "/admin" else "a member (not an admin)"
+            self.term.print(f"(in the group chat you are now {role})")
         elif line.isdigit() and self.choices:
             await self.press(int(line))
         elif line.startswith("@"):
             await self.inline(line.lstrip("@").strip())
         else:
-            update = self.fake.user_message(line, chat_id=self.chat_id, chat_type=self.chat_type)
+            update = self.fake.user_message(
+                line, chat_id=self.chat_id, chat_type=self.chat_type, user_id=self.sender()
+            )
             await self.process(update)
         return True
+
+    def sender(self) -> int:
+        """Who is writing: in the private chat always you; in the group, admin or member."""
+        return self.user_id if self.chat_type != "private" else MEMBER_USER
 
     async def process(self, update: dict[str, Any]) -> None:
         await self.app.process_update(Update.de_json(update, self.app.bot))
@@ -133,10 +155,11 @@ class Console:
             )
             self.show_buttons(sent.chat_id, sent.message_id, sent.reply_markup)
             self.term.print()
-        if not new:
-            answers = self.fake.calls_to("answerCallbackQuery")
-            if answers and answers[-1].get("text"):
-                self.term.print(f"(bot: {answers[-1]['text']})")
+        answers = self.fake.calls_to("answerCallbackQuery")
+        for answer in answers[self._answers_seen :]:
+            if answer.get("text"):
+                self.term.print(f"(bot: {answer['text']})")
+        self._answers_seen = len(answers)
 
     def show_buttons(self, chat_id: int, message_id: int, markup: dict[str, Any] | None) -> None:
         rows = (markup or {}).get("inline_keyboard", [])
@@ -171,7 +194,9 @@ class Console:
         chat_id, message_id, data = action
         self.term.print(f"(pressed {label})")
         await self.process(
-            self.fake.callback_query(chat_id=chat_id, message_id=message_id, data=data)
+            self.fake.callback_query(
+                chat_id=chat_id, message_id=message_id, data=data, user_id=self.sender()
+            )
         )
 
     async def inline(self, query: str) -> None:
@@ -196,8 +221,7 @@ async def run_console(
     stdin, out = stdin or sys.stdin, out or sys.stdout
     interactive = stdin.isatty()
     async with Console(settings, out, color=interactive and out.isatty()) as console:
-        if interactive:
-            console.term.print(BANNER)
+        console.term.print(BANNER)  # the first screen, scripted or not: the controls
         while True:
             if interactive:
                 try:

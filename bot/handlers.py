@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -10,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 
-from bot import render, result_lists
+from bot import citations, export, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
 from bot.render_trail import withdrawn_notice
@@ -104,10 +105,12 @@ async def show_results(
     *,
     heading: str | None = None,
     note: str = "",
+    export_data: str = "",
 ) -> None:
     """The first of ``result``'s quotes with ◀ ▶ to page through the rest, or why none.
     ``what`` is the kind looked for ("speaker", "case", "text"); ``heading`` replaces the
-    lookup's title; ``note`` is a line shown above (not kept when paging)."""
+    lookup's title; ``note`` is a line shown above (not kept when paging); ``export_data``:
+    the list's Export button."""
     chat = update.effective_chat
     lead = f"{note}\n" if note else ""
     if not result.hits:
@@ -116,7 +119,7 @@ async def show_results(
         await reply(update, [lead + text], markup)
         return
     hits, total = result.hits, len(result.hits)
-    heading = heading or render.result_heading(result.title, total)
+    heading = heading or render.result_heading(result.title, total, result.set_aside)
     omit = buttons_to_this_list(result, what)
     token = await context.bot_data.results.put(
         context.bot_data.store,
@@ -126,13 +129,14 @@ async def show_results(
             spans=tuple(h.matched for h in hits),
             heading=heading,
             omit=omit,
+            export=export_data,
         ),
     )
     first = hits[0]
     text = render.render_quote(
         first.quote, matched=first.matched, position=(1, total), heading=heading
     )
-    keyboard = render.pager_keyboard(token, 0, total, first.quote, omit=omit)
+    keyboard = render.pager_keyboard(token, 0, total, first.quote, omit=omit, export=export_data)
     await reply(update, [lead + text], keyboard)
 
 
@@ -182,7 +186,9 @@ async def run_who(update: Update, context: Context, query: str) -> None:
         text, markup = render.speakers_listing(await context.bot_data.lookup.speakers())
         await reply(update, [text], markup)
         return
-    await show_results(update, context, await context.bot_data.lookup.who(query), "speaker", query)
+    result = await context.bot_data.lookup.who(query)
+    data = render.export_data("w", query)
+    await show_results(update, context, result, "speaker", query, export_data=data)
 
 
 async def run_case(update: Update, context: Context, query: str) -> None:
@@ -190,7 +196,9 @@ async def run_case(update: Update, context: Context, query: str) -> None:
         text, markup = render.cases_listing(await context.bot_data.lookup.cases())
         await reply(update, [text], markup)
         return
-    await show_results(update, context, await context.bot_data.lookup.case(query), "case", query)
+    result = await context.bot_data.lookup.case(query)
+    data = render.export_data("c", query)
+    await show_results(update, context, result, "case", query, export_data=data)
 
 
 async def run_search(update: Update, context: Context, query: str) -> None:
@@ -198,7 +206,7 @@ async def run_search(update: Update, context: Context, query: str) -> None:
         await reply(update, [render.USAGE["search"]])
         return
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading)
 
 
@@ -218,7 +226,7 @@ async def plain_text(update: Update, context: Context) -> None:
     if await result_lists.first_time(context.bot_data.store, chat.id, PLAIN_TEXT_HINT):
         note = render.PLAIN_TEXT_HINT
     result = await context.bot_data.lookup.search(query)
-    heading = render.search_heading(query, len(result.hits))
+    heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading, note=note)
 
 
@@ -260,8 +268,90 @@ async def run_quote(update: Update, context: Context, query: str) -> None:
 
 
 async def run_cite(update: Update, context: Context, query: str) -> None:
-    if found := await quote_from_argument(update, context, query, "cite"):
-        await reply(update, render.cite_message(found))
+    """``/cite N [style]``: the quote's citation in a style (citations.STYLES)."""
+    number, _, asked = query.partition(" ")
+    style = citations.parse_style(asked) if asked else citations.Style.PLAIN
+    if style is None and re.fullmatch(r"#?\d{1,9}", number):
+        await reply(update, [render.unknown_style(asked)])
+        return
+    if (found := await quote_from_argument(update, context, number, "cite")) and style:
+        await send_citation(update, found, style)
+
+
+async def send_citation(update: Update, quote: StoredQuote, style: citations.Style) -> None:
+    if style is citations.Style.PLAIN:
+        await reply(update, render.cite_message(quote))
+        return
+    label = citations.LABELS[style]
+    if style in citations.PROCESSED:
+        processed = citations.process(quote, style)
+        text = render.cite_processed(quote, processed)
+    else:
+        text = render.cite_code(quote, label, citations.entry(quote, style))
+    if len(text) <= render.MAX_MESSAGE:
+        await reply(update, [text])
+        return
+    name, body = citations.as_file(quote, style)
+    await send_document(update, name, body.encode(), render.cite_as_file_caption(quote, label))
+
+
+async def send_document(update: Update, name: str, data: bytes, caption: str) -> Message | None:
+    """Upload ``data`` as the file ``name`` (HTML caption); in groups, answer the requester."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_document(
+        document=data,
+        filename=name,
+        caption=caption,
+        parse_mode=ParseMode.HTML,
+        do_quote=is_group(update),
+    )
+
+
+async def run_export(update: Update, context: Context, query: str) -> None:
+    """``/export FILTER [md|csv|csl]``: one document of every quote the filter selects."""
+    filter_text, fmt = export.split_format(query)
+    if not filter_text:
+        await reply(update, [render.USAGE["export"]])
+        return
+    await send_export(update, context, export.Kind.SEARCH, filter_text, fmt)
+
+
+async def send_export(
+    update: Update,
+    context: Context,
+    kind: export.Kind,
+    query: str,
+    fmt: export.Format,
+    *,
+    say_nothing_found: bool = True,
+) -> bool:
+    """The export of ``kind``/``query`` (a filter, or a result list's query) as a document;
+    False when nothing matches (said in the chat if ``say_nothing_found``)."""
+    cap = export.BOT_CAP
+    selection, result = await export.select(context.bot_data.lookup, kind, query, cap)
+    if selection is None:
+        if say_nothing_found:
+            suggestions = [(s.label, s.command, s.query) for s in result.suggestions]
+            text, markup = render.nothing_found("", query, suggestions)
+            await reply(update, [text], markup)
+        return False
+    when = dt.datetime.now(dt.UTC)
+    document = export.build(selection, fmt, when, cap=cap)
+    if len(document.data) > export.MAX_UPLOAD:
+        await reply(update, [render.EXPORT_TOO_LARGE])
+        return True
+    caption = render.export_caption(
+        selection.what,
+        selection.title,
+        len(selection.quotes),
+        export.LABELS[fmt],
+        export.stamp(when),
+        cap if selection.truncated else None,
+    )
+    await send_document(update, document.file_name, document.data, caption)
+    return True
 
 
 RUNNERS: dict[str, Runner] = {
@@ -271,6 +361,7 @@ RUNNERS: dict[str, Runner] = {
     "random": run_random,
     "quote": run_quote,
     "cite": run_cite,
+    "export": run_export,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.corpus import Quote
-from bot.provenance import Publication
+from bot.provenance import UNKNOWN, Publication
 from bot.publications import publication_id
 from bot.schema import max_quote_id, placeholders, transaction
 from bot.text import key, slugify
@@ -191,11 +191,14 @@ def _add_quotes(
             speaker_id, known_role = speakers[speaker_key]
             # One speaker, one role whatever its punctuation: reuse the stored spelling.
             role = known_role if key(known_role) == key(quote.role) else quote.role
+            # Most rows of a large import record no publication: skip hashing the record.
+            quote_publication = None
+            if quote.publication is not UNKNOWN:
+                if quote.publication not in publication_ids:
+                    publication_ids[quote.publication] = publication_id(conn, quote.publication)
+                quote_publication = publication_ids[quote.publication]
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
             # AUTOINCREMENT id, and every re-seed would push the next new id further away.
-            if quote.publication not in publication_ids:
-                publication_ids[quote.publication] = publication_id(conn, quote.publication)
-            quote_publication = publication_ids[quote.publication]
             quote_fingerprint = fingerprint(quote)
             existing = conn.execute(
                 "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)

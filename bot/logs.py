@@ -1,4 +1,4 @@
-"""Logging: one ``logfmt`` line per event, and the bot token never written anywhere.
+"""Logging: one ``logfmt`` line per event; the bot token and webhook secret never written.
 
 Call :func:`setup_logging` once at start-up, before the ``telegram.Bot`` is built (PTB logs
 its base URL, which contains the token, at DEBUG when the bot is created). Every line looks
@@ -19,6 +19,12 @@ record's message (after ``%`` formatting, so tokens in ``args`` are caught), its
 text, stack text and string ``extra`` fields. Besides the configured token it masks anything
 shaped like a token (``<digits>:<35 characters>``, and ``bot<digits>:<anything token-ish>``
 as in Bot API URLs), so a token the process was not told about does not leak either.
+
+Other secrets, the webhook secret token above all (whoever has it can forge updates as any
+user, an admin included), are given to :func:`setup_logging` as ``secrets`` and replaced the
+same way; a ``secret_token`` parameter or ``X-Telegram-Bot-Api-Secret-Token`` header value
+is masked by its shape too (PTB logs every Bot API call's parameters at DEBUG, ``setWebhook``'s
+included).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import logging
 import re
 import sys
 import traceback
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -36,12 +43,19 @@ from urllib.parse import quote
 __all__ = ["LogfmtFormatter", "TokenRedactor", "redact", "resolve_level", "setup_logging"]
 
 MASK = "<token>"
+SECRET_MASK = "<secret>"
 
 # ``bot<digits>:<secret>`` as PTB builds Bot API URLs (``…/bot123:AA…/getMe``), also with the
 # colon percent-encoded. The secret part is matched greedily whatever its length.
 _URL_TOKEN = re.compile(r"(?<=bot)\d+(?::|%3[Aa])[A-Za-z0-9_-]+")
 # A bare token anywhere: <digits>:<35 characters of A-Z a-z 0-9 _ ->.
 _BARE_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])\d{3,}(?::|%3[Aa])[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])")
+
+# A secret token as a parameter (``'secret_token': 'abc'``, ``secret_token=abc``) or a header.
+_SECRET_PARAM = re.compile(
+    r"""((?:secret_token|x-telegram-bot-api-secret-token)['"]?\s*[:=]\s*['"]?)([^'"\s,&}]+)""",
+    re.IGNORECASE,
+)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -56,12 +70,20 @@ _ALWAYS_QUIET = ("apscheduler",)
 _HANDLER_MARK = "_quotebot_handler"
 
 
-def redact(text: str, token: str | None) -> str:
-    """Return ``text`` with ``token`` and anything shaped like a bot token replaced by ``<token>``.
+def redact(text: str, token: str | None, secrets: Sequence[str] = ()) -> str:
+    """Return ``text`` with ``token`` and anything shaped like a bot token replaced by ``<token>``,
+    and each of ``secrets`` and any ``secret_token`` value by ``<secret>``.
 
     The configured token is replaced verbatim, percent-encoded, and by its secret part alone
     (the bit after the colon, the part that actually grants access).
     """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, SECRET_MASK)
+            encoded = quote(secret, safe="")
+            if encoded != secret:
+                text = text.replace(encoded, SECRET_MASK)
+    text = _SECRET_PARAM.sub(lambda m: m.group(1) + SECRET_MASK, text)
     if token:
         text = text.replace(token, MASK)
         encoded = quote(token, safe="")
@@ -84,27 +106,27 @@ class TokenRedactor(logging.Filter):
     are redacted too.
     """
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, secrets: Sequence[str] = ()) -> None:
         super().__init__()
-        self.token = token
+        self.token, self.secrets = token, tuple(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must neither hide the event nor raise here
             message = f"{record.msg!s} args={record.args!r}"
-        record.msg = redact(message, self.token)
+        record.msg = redact(message, self.token, self.secrets)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         record.exc_info = None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.token)
+            record.exc_text = redact(record.exc_text, self.token, self.secrets)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.token)
+            record.stack_info = redact(record.stack_info, self.token, self.secrets)
         for name, value in list(vars(record).items()):
             if name not in _RECORD_ATTRS and isinstance(value, str):
-                setattr(record, name, redact(value, self.token))
+                setattr(record, name, redact(value, self.token, self.secrets))
         return True
 
 
@@ -130,9 +152,9 @@ class LogfmtFormatter(logging.Formatter):
     defence for values the filter does not see (non-string ``extra`` values).
     """
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, secrets: Sequence[str] = ()) -> None:
         super().__init__()
-        self.token = token
+        self.token, self.secrets = token, tuple(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC)
@@ -153,7 +175,8 @@ class LogfmtFormatter(logging.Formatter):
             fields.append(("exc", record.exc_text))
         if record.stack_info:
             fields.append(("stack", record.stack_info))
-        return redact(" ".join(f"{key}={_value(value)}" for key, value in fields), self.token)
+        line = " ".join(f"{key}={_value(value)}" for key, value in fields)
+        return redact(line, self.token, self.secrets)
 
 
 def resolve_level(level: str | int) -> int:
@@ -169,8 +192,15 @@ def resolve_level(level: str | int) -> int:
         raise ValueError(f"unknown log level {level!r}") from None
 
 
-def setup_logging(level: str | int, token: str | None, stream: TextIO | None = None) -> None:
-    """Send all logging to ``stream`` (default: stderr) as redacted logfmt lines.
+def setup_logging(
+    level: str | int,
+    token: str | None,
+    stream: TextIO | None = None,
+    *,
+    secrets: Sequence[str] = (),
+) -> None:
+    """Send all logging to ``stream`` (default: stderr) as logfmt lines without ``token`` or
+    any of ``secrets`` (the webhook secret).
 
     Replaces the handler a previous call installed (so calling it twice does not double
     lines) and leaves other handlers alone. Sets the root level from ``level``; quiets httpx
@@ -185,8 +215,8 @@ def setup_logging(level: str | int, token: str | None, stream: TextIO | None = N
         old.close()
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     setattr(handler, _HANDLER_MARK, True)
-    handler.setFormatter(LogfmtFormatter(token))
-    handler.addFilter(TokenRedactor(token))
+    handler.setFormatter(LogfmtFormatter(token, secrets))
+    handler.addFilter(TokenRedactor(token, secrets))
     root.addHandler(handler)
     root.setLevel(number)
     for name in _QUIET_UNLESS_DEBUG:

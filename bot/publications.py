@@ -62,7 +62,8 @@ def publication_from_row(columns: tuple[Any, ...]) -> Publication:
         title=title,
         kind=kind,
         url=url,
-        published=PartialDate.parse(published) if published else None,
+        # Written by publication_columns from a checked date: split, not re-validated.
+        published=PartialDate(*map(int, published.split("-"))) if published else None,
         compilation=compilation,
         context=context,
         note=note,

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import citations
+from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
 from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
-from bot.text import fold
 
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
@@ -49,7 +50,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("random", "[filter]", "a random quote, optionally filtered", "/random case:pavlov"),
     CommandSpec("quote", "<id>", "one quote by its number", "/quote 7"),
-    CommandSpec("cite", "<id>", "a quote as plain text, ready to paste", "/cite 7"),
+    CommandSpec(
+        "cite", "<id> [style]", "a citation: plain, apa, chicago, csl or bibtex", "/cite 7 apa"
+    ),
+    CommandSpec(
+        "export",
+        "<filter> [md|csv|csl]",
+        "a file of every matching quote with its citation",
+        "/export case:ablyazov csv",
+    ),
     CommandSpec("history", "<id>", "a quote's corrections, or its withdrawal", "/history 7"),
     CommandSpec(
         "report",
@@ -86,7 +95,8 @@ def help_text(bot_username: str | None = None) -> str:
         "",
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        "into the conversation.",
+        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
+        "the Share button under a quote does it for you.",
     ]
     return "\n".join(lines)
 
@@ -124,18 +134,6 @@ def query_button(label: str, command: str, query: str) -> InlineKeyboardButton |
     return button(label, data)
 
 
-def organisation_shown(quote: StoredQuote) -> str | None:
-    """The organisation to name after the role: None when the speaker is the organisation
-    or the role already names it ("Director … in Human Rights Watch")."""
-    org = quote.organisation
-    if not org:
-        return None
-    named = re.compile(rf"(?<!\w){re.escape(fold(org))}(?!\w)")
-    if named.search(fold(quote.speaker)) or named.search(fold(quote.role)):
-        return None
-    return org
-
-
 def attribution(quote: StoredQuote) -> str:
     parts = [f"— <b>{e(quote.speaker)}</b>"]
     if quote.role:
@@ -149,7 +147,9 @@ def attribution(quote: StoredQuote) -> str:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SOURCE_NOT_RECORDED = "Source: not recorded"
-LIKELY_SOURCE = "likely: the exact words not seen in the original"
+# "likely": the publication is known but its exact words were not checked there (the seed:
+# seen only in translation or a cut copy; an import: nobody read the page).
+LIKELY_SOURCE = "not verified word for word"
 
 
 def partial_date(date: PartialDate) -> str:
@@ -180,8 +180,10 @@ def compilation_site(compilation: Compilation) -> str:
 def _source(publication: Publication) -> tuple[str, str, str] | None:
     """(label, URL, remark) of the source line: the original (publisher · kind · date), else
     the compilation it was taken from; None when nothing is recorded."""
-    if publication.publisher or publication.url:
-        parts = [publication.publisher, publication.kind]
+    if publication.publisher or publication.url or publication.title:
+        # The publisher names the source; without one, the title does.
+        title = f"“{publication.title}”" if publication.title else ""
+        parts = [publication.publisher or title, publication.kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
@@ -253,23 +255,27 @@ def split_text(text: str, budget: int = _QUOTE_BUDGET) -> list[tuple[int, int]]:
     return pieces
 
 
-def result_heading(title: str | None, total: int) -> str | None:
+def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ()) -> str | None:
+    """``title`` and the number of quotes; ``set_aside``: words of the query that named
+    something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    return f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    if set_aside:
+        words = ", ".join(f"“{e(w)}”" for w in set_aside)
+        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+    return heading
 
 
-def _shown_query(query: str, limit: int = 60) -> str:
-    return e(query if len(query) <= limit else query[:limit] + "…")
-
-
-def search_heading(query: str, total: int) -> str:
+def search_heading(query: str, total: int, set_aside: Sequence[str] = ()) -> str | None:
     """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
-    return f"<b>Search “{_shown_query(query)}”</b> — {total} quote{'s' if total != 1 else ''}"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return result_heading(f"Search “{shown}”", total, set_aside)
 
 
 def random_heading(query: str) -> str:
-    return f"<b>Random quote for “{_shown_query(query)}”</b>" if query else "<b>Random quote</b>"
+    shown = query if len(query) <= 60 else query[:60] + "…"
+    return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
 
 
 def day(iso: str) -> str:
@@ -379,20 +385,9 @@ def _shift_for_strip(chunk: str, spans: list[tuple[int, int]]) -> list[tuple[int
     return [(s - lead, t - lead) for s, t in spans if t - lead > 0]
 
 
-def cite_text(quote: StoredQuote) -> str:
-    """Plain text to paste: “text” — Speaker, Role (Organisation), source."""
-    who = quote.speaker
-    if quote.role:
-        who += f", {quote.role}"
-    if quote.organisation and quote.organisation != quote.speaker:
-        who += f" ({quote.organisation})"
-    source = f", {quote.source}" if quote.source else ""
-    date = f", {quote.date}" if quote.date else ""
-    return f"“{quote.text}” — {who}{source}{date}"
-
-
 def cite_message(quote: StoredQuote) -> list[str]:
-    text = cite_text(quote)
+    """/cite N: the plain citation to paste (split between sentences if very long)."""
+    text = citations.plain(quote)
     return [e(text[s:t].strip()) for s, t in split_text(text, 3800)]
 
 
@@ -406,6 +401,9 @@ def share_button(quote: StoredQuote) -> InlineKeyboardButton:
 
 def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[share_button(quote)]])
+
+
+DAILY_TURN_OFF = "d:stop"  # under a quote of the day: stop the daily quote, keep the message
 
 
 def speaker_button_data(speaker_id: int) -> str:
@@ -425,10 +423,14 @@ def pager_keyboard(
     extra: bool = True,
     omit: Sequence[str] = (),
     again: str | None = None,
+    export: str = "",
+    turn_off: bool = False,
 ) -> InlineKeyboardMarkup:
     """◀ n/total ▶, then "More by <speaker>" and the quote's cases (``extra``), leaving out
     the buttons whose callback data is in ``omit``; ``again``: a "Another" button that runs
-    /random with that filter once more; last, the Share button."""
+    /random with that filter once more; ``export``: the Export button's callback data;
+    then the Share button; ``turn_off``: the quote of the day's "Turn off" (the same check
+    as ``/daily off``)."""
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
         nav = []
@@ -451,7 +453,11 @@ def pager_keyboard(
         ]
         if case_buttons:
             rows.append(case_buttons)
+    if export:
+        rows.append([button(EXPORT_BUTTON, export)])
     rows.append([share_button(quote)])
+    if turn_off:
+        rows.append([button("Turn off", DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -498,7 +504,12 @@ def nothing_found(
 USAGE = {
     "search": "Tell me what to look for, e.g. <code>/search fair trial case:ablyazov</code>.",
     "quote": "Give a quote number, e.g. <code>/quote 7</code>.",
-    "cite": "Give a quote number, e.g. <code>/cite 7</code>.",
+    "cite": "Give a quote number, e.g. <code>/cite 7</code> or <code>/cite 7 apa</code>.",
+    "export": (
+        "Tell me what to export, e.g. <code>/export case:ablyazov</code>, "
+        "<code>/export who:hall csv</code> or <code>/export org:hrw csl</code>. "
+        "Formats: md (default), csv, csl."
+    ),
 }
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 NO_SUCH_QUOTE = "There is no quote #{id}. Quote numbers are shown under each quote, e.g. #7."
@@ -511,6 +522,11 @@ PLAIN_TEXT_HINT = (
     "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = "This button has expired. Run the command again."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 group``, ``2 groups``, ``0 private chats``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _in_seconds(seconds: int) -> str:
@@ -534,3 +550,89 @@ def over_limit_note(wait: int) -> str:
 
 
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+# -- /cite styles and /export --------------------------------------------------------------
+
+EXPORT_BUTTON = "⬇ Export"
+
+
+def export_data(kind: str, value: str) -> str:
+    """The Export button's callback data ``x:<kind>:<value>``; "" (no button) when the value
+    does not fit Telegram's 64 bytes. Kinds: w/c a /who or /case query, s/k a speaker or case
+    id (bot/callbacks.py)."""
+    data = f"x:{kind}:{value}"
+    return data if value and len(data.encode()) <= MAX_CALLBACK_BYTES else ""
+
+
+EXPORT_TOO_LARGE = (
+    "That export is larger than the 50 MB Telegram lets me send. Narrow the filter, or use "
+    "<code>quotebot export</code> on the command line."
+)
+
+
+def unknown_style(asked: str) -> str:
+    shown = asked if len(asked) <= 40 else asked[:40] + "…"
+    styles = ", ".join(citations.STYLES)
+    return (
+        f"I don't know the citation style <i>{e(shown)}</i>. Styles: {styles} "
+        "(plain is the default), e.g. <code>/cite 7 apa</code>."
+    )
+
+
+def provenance_warning(quote: StoredQuote) -> str | None:
+    """The line that keeps a citation honest about its source, or None when verified."""
+    pub = quote.publication
+    if citations.cites_original(pub):
+        if pub.status is Status.LIKELY:
+            note = f" {e(pub.note)}" if pub.note else ""
+            return f"⚠️ <i>Likely source, not verified word for word.{note}</i>"
+        return None
+    if pub.compilation is not None:
+        return (
+            "⚠️ <i>Original publication not found. The reference below is the compilation "
+            "that quotes the statement: cite it as a secondary source (quoted in), never "
+            "as the original.</i>"
+        )
+    return "⚠️ <i>Original publication not found.</i>"
+
+
+def cite_processed(quote: StoredQuote, processed: citations.Processed) -> str:
+    """/cite N apa|chicago: the processor's reference and in-text citation."""
+    lines = [f"<b>{e(processed.style_name)}</b> · #{quote.id} · {e(quote.speaker)}"]
+    if warning := provenance_warning(quote):
+        lines.append(warning)
+    lines += ["", processed.reference_html, "", f"In text: {e(processed.in_text)}"]
+    return "\n".join(lines)
+
+
+def cite_code(quote: StoredQuote, label: str, body: str) -> str:
+    """/cite N csl|bibtex: the entry in a code block, to copy whole."""
+    lines = [f"<b>{e(label)}</b> · #{quote.id} · {e(quote.speaker)}"]
+    if warning := provenance_warning(quote):
+        lines.append(warning)
+    lines.append(f"<pre>{e(body)}</pre>")
+    return "\n".join(lines)
+
+
+def cite_as_file_caption(quote: StoredQuote, label: str) -> str:
+    return f"<b>{e(label)}</b> of quote #{quote.id}: too long for a message, so here as a file."
+
+
+def export_caption(
+    what: str, title: str | None, count: int, label: str, stamp: str, truncated_at: int | None
+) -> str:
+    """The message carrying an export (at most 1024 characters: ``what`` is shortened)."""
+    shown = what if len(what) <= 80 else what[:80] + "…"
+    matched = f" ({e(title)})" if title and title != what else ""
+    plural = "s" if count != 1 else ""
+    text = (
+        f"<b>{count} quote{plural}</b> for <code>{e(shown)}</code>{matched}, "
+        f"exported {e(stamp)}, {e(label)}."
+    )
+    if truncated_at is not None:
+        text += (
+            f"\nOnly the first {truncated_at:,} are in this file; more match. "
+            "<code>quotebot export</code> on the command line exports them all."
+        )
+    return text

@@ -41,12 +41,13 @@ class ResultSet:
     # Callback data of buttons not to show: they would open this very list again
     # ("More by Julia Hall" on Julia Hall's own quotes).
     omit: tuple[str, ...] = ()
+    export: str = ""  # the Export button's callback data ("" for none; bot/callbacks.py)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"q": self.quote_ids, "s": self.spans, "h": self.heading, "o": self.omit},
-            separators=(",", ":"),
-        )
+        body = {"q": self.quote_ids, "s": self.spans, "h": self.heading, "o": self.omit}
+        if self.export:
+            body["x"] = self.export
+        return json.dumps(body, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, chat_id: int, text: str) -> ResultSet:
@@ -57,6 +58,7 @@ class ResultSet:
             spans=tuple(tuple((int(a), int(b)) for a, b in s) for s in data["s"]),
             heading=data.get("h"),
             omit=tuple(str(o) for o in data.get("o", ())),
+            export=str(data.get("x", "")),
         )
 
 

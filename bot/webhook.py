@@ -10,12 +10,10 @@ the secret token registered with ``setWebhook`` is rejected with 403; a malforme
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
 import secrets
-import signal
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +22,8 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 
-from bot.app import start_resources, stop_resources
 from bot.context import QuoteBotApp
+from bot.transport import clean_update
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -62,8 +60,8 @@ class _UpdateHandler(tornado.web.RequestHandler):
             data: Any = json.loads(self.request.body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
-            update = Update.de_json(data, self.bot_app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+            update = Update.de_json(clean_update(data), self.bot_app.bot)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             log.warning("malformed webhook body rejected: %s", type(exc).__name__)
             self.send_error(400)
             return
@@ -90,23 +88,16 @@ def make_server(app: QuoteBotApp, config: WebhookConfig) -> tornado.httpserver.H
         [
             (config.path, _UpdateHandler, {"app": app, "secret": config.secret}),
             ("/healthz", _HealthHandler, {"app": app}),
-        ]
+        ],
+        # No access log: each rejected request is logged once, by the handler, with why.
+        log_function=lambda handler: None,
     )
     return tornado.httpserver.HTTPServer(web, max_body_size=MAX_BODY)
 
 
-async def serve_webhook(
-    app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event | None = None
-) -> None:
-    """Register the webhook, serve until ``stop`` is set (or SIGINT/SIGTERM), shut down."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Not possible outside the main thread or on Windows; the caller's stop still works.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await app.initialize()
-    await start_resources(app)
+async def serve_updates(app: QuoteBotApp, config: WebhookConfig, stop: asyncio.Event) -> None:
+    """With the Application initialized and its resources open: register the webhook,
+    listen, start the Application, and serve until ``stop`` is set; the caller stops it."""
     server = make_server(app, config)
     try:
         await app.bot.set_webhook(
@@ -118,7 +109,3 @@ async def serve_webhook(
         await stop.wait()
     finally:
         server.stop()
-        if app.running:
-            await app.stop()  # finishes the updates already taken
-        await stop_resources(app)
-        await app.shutdown()

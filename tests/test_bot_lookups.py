@@ -47,3 +47,11 @@ async def test_random_with_free_text_and_suggestions_that_lead_somewhere(
         assert "<blockquote>" in answer.html, data
     (asylum,) = await bot.send("/search pavlov asylum")
     assert "q:c:Aleksandr Pavlov" in [data for _, data in buttons(asylum)]
+
+
+async def test_several_names_combine_and_say_what_was_set_aside(bot: BotHarness) -> None:
+    (both,) = await bot.send("/case ablyazov shalabayeva")
+    assert "#7" in both.text
+    assert "Ablyazov" in both.text and "Shalabayeva" in both.text and "set aside" not in both.text
+    (aside,) = await bot.send("/case pavlov shalabayeva")
+    assert "“pavlov” set aside" in aside.text and "Alma Shalabayeva" in aside.text

@@ -300,3 +300,37 @@ def test_a_locked_database_gets_a_message_not_a_traceback(
         holder.close()
     err = capsys.readouterr().err
     assert "database" in err and "locked" in err and "Traceback" not in err
+
+
+def test_cite_prints_a_quote_in_each_style(cli: Cli) -> None:
+    code, out, err = cli("cite", "4")
+    assert (code, err) == (0, "")
+    assert out.startswith("“The French authorities should protect Ablyazov")
+    code, out, _ = cli("cite", "4", "--style", "apa")
+    assert code == 0 and "In text: (Jean-Marie Fardeau" in out
+    code, out, _ = cli("cite", "4", "--style", "csl")
+    assert code == 0 and json.loads(out)[0]["id"] == "quotebot-4"
+    code, out, _ = cli("cite", "4", "--style", "bibtex")
+    assert code == 0 and out.startswith("@misc{quotebot4,")
+    code, _, err = cli("cite", "4", "--style", "mla")
+    assert code == 2 and "plain, apa, chicago, csl, bibtex" in err
+    code, _, err = cli("cite", "99")
+    assert code == 1 and "no quote #99" in err
+
+
+def test_export_writes_every_match_to_a_file(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "hrw.csv"
+    code, out, err = cli("export", "org:hrw", "--format", "csv", "-o", str(target))
+    assert (code, err) == (0, "") and "3 quote(s), CSV" in out
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("id,text,speaker,") and [row[:2] for row in lines[1:]] == [
+        "4,",
+        "6,",
+        "7,",
+    ]
+    code, out, _ = cli("export", "case:pavlov")
+    assert code == 0 and out.startswith("# Quotes: case:pavlov") and "## #2 " in out
+    code, _, err = cli("export", "case:nosuchcase")
+    assert code == 1 and "nothing written" in err
+    code, _, err = cli("export", "case:pavlov", "--format", "pdf")
+    assert code == 2 and "markdown, csv, csl" in err

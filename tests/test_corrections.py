@@ -240,3 +240,13 @@ async def test_the_daily_rotation_never_picks_a_withdrawn_quote(
     picks = [await store.run(pick_quote, chat, 1000.0 + chat) for chat in range(1, 30)]
     assert set(picks) == {9}
     assert len(await store.run(quote_history, 1)) == 1
+
+
+async def test_the_cli_does_not_cite_a_withdrawn_quote(
+    bot: BotHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (await cli(bot, capsys, "cite", "6"))[0] == 0
+    assert (await cli(bot, capsys, "withdraw", "6", "--reason", "wrong speaker"))[0] == 0
+    code, out, err = await cli(bot, capsys, "cite", "6")
+    assert (code, out) == (1, "")
+    assert "quote #6 was withdrawn on " in err and "wrong speaker" in err

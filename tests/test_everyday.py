@@ -3,11 +3,18 @@ user meets them through the fake Bot API."""
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from botchat import GROUP, PRIVATE, BotHarness, buttons, running_bot
+
+from bot import render
+from bot.config import Settings
+from bot.console import run_console
+from bot.result_lists import KEPT_DAYS
 
 ADMIN, MEMBER = 71, 72
 
@@ -175,3 +182,34 @@ async def test_paging_buttons_work_after_a_restart(tmp_path: Path) -> None:
         page = texts(await bot.press(listed, forward))
         assert len(page) == 1 and "2/5" in page[0] and page[0].startswith("Mukhtar Ablyazov")
         assert "expired" not in bot.last_callback_answer().get("text", "")
+
+
+# -- console -------------------------------------------------------------------------------
+
+
+async def test_the_console_lists_its_controls_and_can_act_as_a_group_admin(
+    tmp_path: Path,
+) -> None:
+    script = "/group\n/daily 09:00\n/admin\n/daily 09:00\n/quit\n"
+    out = io.StringIO()
+    assert await run_console(Settings(db_path=tmp_path / "q.db"), io.StringIO(script), out) == 0
+    first_screen = out.getvalue().split("you>")[0]
+    for control in ("number", "@ ", "/group", "/private", "/admin", "/quit"):
+        assert control in first_screen, control
+    replies = out.getvalue().split("you> /daily 09:00")[1:]
+    assert "Only this group's admins" in replies[0]
+    assert "Done. Quote of the day: every day at *09:00*" in replies[1]
+
+
+async def test_paging_buttons_expire_after_the_documented_age(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        listed = (await bot.send("/case ablyazov"))[0]
+        forward = dict(buttons(listed))["▶"]
+        results = bot.app.bot_data.results
+        week = KEPT_DAYS * 86_400.0
+        results.clock = lambda: time.time() + week - 60  # a minute before: still pages
+        assert "2/5" in texts(await bot.press(listed, forward))[0]
+    async with running_bot(tmp_path / "q.db", fake=bot.fake) as bot:
+        bot.app.bot_data.results.clock = lambda: time.time() + week + 60
+        assert await bot.press(listed, forward) == []
+        assert bot.last_callback_answer().get("text") == render.STALE_BUTTON

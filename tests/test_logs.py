@@ -294,3 +294,38 @@ async def test_real_bot_failing_request_at_debug_never_logs_the_token(
     (failed,) = [e for e in events if e["logger"] == "bot.app"]
     assert failed["level"] == "ERROR"
     assert failed["exc"].startswith("Traceback (most recent call last):\n")
+
+
+WEBHOOK_SECRET = "wh-S3cret_" + "q" * 22
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["secret-given", "secret-not-given"])
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+async def test_token_and_webhook_secret_never_written_at_any_level(level: str, told: bool) -> None:
+    """setWebhook through a real PTB Bot (its parameters are logged at DEBUG), and the secret
+    and token in messages, arguments, extras and tracebacks, at every level."""
+    stream = io.StringIO()
+    setup_logging(level, TOKEN, stream, secrets=[WEBHOOK_SECRET] if told else [])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True, "result": True})
+
+    bot = telegram.Bot(
+        TOKEN, request=HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(handler)})
+    )
+    await bot.set_webhook("https://bot.example.org/hook", secret_token=WEBHOOK_SECRET)
+    log = logging.getLogger("bot.webhook")
+    for number in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
+        log.log(number, "setWebhook with %s", {"secret_token": WEBHOOK_SECRET, "t": TOKEN})
+        if told:
+            log.log(number, "secret %s", WEBHOOK_SECRET, extra={"header": WEBHOOK_SECRET})
+            try:
+                raise ValueError(f"bad secret {WEBHOOK_SECRET} for /bot{TOKEN}/x")
+            except ValueError:
+                log.log(number, "failed", exc_info=True)
+    text = stream.getvalue()
+    assert text.count("\n") >= 1
+    if level == "DEBUG":
+        assert "setWebhook" in text and "<secret>" in text
+    assert WEBHOOK_SECRET not in text
+    assert_clean(text)

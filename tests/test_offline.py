@@ -408,7 +408,8 @@ async def test_json_and_multipart_bodies_and_case_insensitive_methods(fake: Fake
         rejected = await client.post(f"{base}/sendMessage", json={"chat_id": 5001, "text": ""})
     assert as_json.json()["result"]["text"] == "j"
     assert as_multipart.json()["result"]["text"] == "m"
-    assert fake.calls_to("sendMessage")[1]["document"] == {"filename": "a.txt", "size": 3}
+    uploaded = {"filename": "a.txt", "size": 3, "data": b"abc"}
+    assert fake.calls_to("sendMessage")[1]["document"] == uploaded
     assert rejected.status_code == 400
     assert rejected.json() == {
         "ok": False, "error_code": 400, "description": "Bad Request: message text is empty"
@@ -623,3 +624,31 @@ def test_html_parser_rejects_what_telegram_rejects() -> None:
         with pytest.raises(HTMLParseError):
             parse_html(bad)
     assert parse_html("a > b")[0] == "a > b"  # Telegram tolerates a bare '>'
+
+
+# ----------------------------------------------------------------------- documents
+async def test_send_document_keeps_the_file_as_ptb_uploads_it(fake: FakeBotAPI, bot: Bot) -> None:
+    sent = await bot.send_document(
+        GROUP, b"id,text\r\n1,hi\r\n", filename="x.csv", caption="<b>1 quote</b>", parse_mode="HTML"
+    )
+    assert sent.document is not None and sent.document.file_name == "x.csv"
+    assert sent.document.file_size == 15 and sent.caption == "1 quote"
+    assert sent.document.mime_type == "text/csv" and sent.text is None
+    (recorded,) = fake.messages_to(GROUP)
+    assert recorded.method == "sendDocument" and recorded.text == "1 quote"
+    assert recorded.document is not None and recorded.document.data == b"id,text\r\n1,hi\r\n"
+    reply = await bot.send_document(GROUP, b"x", filename="y.md", reply_to_message_id=1)
+    assert reply.reply_to_message is not None and reply.reply_to_message.message_id == 1
+
+
+async def test_send_document_enforces_telegrams_limits(fake: FakeBotAPI, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bot.send_document(USER, b"x", filename="a.txt", caption="c" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
+        await bot.send_document(USER, b"", filename="a.txt")
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_document(USER, "some-file-id")
+    with pytest.raises(BadRequest, match=r"(?i)can.t parse entities"):
+        await bot.send_document(USER, b"x", filename="a.txt", caption="<b>", parse_mode="HTML")
+    assert fake.messages_to(USER) == []
+    await bot.send_document(USER, b"x", filename="a.txt", caption="c" * 1024)

@@ -19,7 +19,7 @@ from bot.catalog import Catalog
 from bot.corpus import Quote
 from bot.fake_telegram.api import SentMessage
 from bot.fake_telegram.html import ApiError, check_reply_markup
-from bot.provenance import Publication, Status
+from bot.provenance import PartialDate, Publication, Status
 from bot.seed_data import CATALOG_FILE, SOURCES_FILE, data_file
 
 FACTS = {
@@ -129,8 +129,16 @@ async def test_lists_pages_and_random_show_the_source(bot: BotHarness) -> None:
 
 async def test_a_likely_source_says_so(bot: BotHarness) -> None:
     text = one(await bot.send("/quote 8")).text
-    assert "Source: Amnesty International · press release · Jul 2013 (likely" in text
-    assert "(likely" not in one(await bot.send("/quote 7")).text
+    assert "Source: Amnesty International · press release · Jul 2013 (not verified word" in text
+    assert "not verified" not in one(await bot.send("/quote 7")).text
+
+
+async def test_a_source_known_only_by_its_title_shows_the_title(bot: BotHarness) -> None:
+    publication = Publication(title="Annual report <2013>", published=PartialDate(2013))
+    number = await add(bot, "Nobody may be returned to a risk of torture.", publication=publication)
+    assert (
+        "\nSource: “Annual report <2013>” · 2013\n" in one(await bot.send(f"/quote {number}")).text
+    )
 
 
 async def add(bot: BotHarness, text: str, **fields: Any) -> int:
@@ -269,3 +277,20 @@ def test_the_fake_refuses_share_buttons_telegram_would_refuse(
         check_reply_markup({"inline_keyboard": [[button]]})
     assert reason in caught.value.description
     check_reply_markup({"inline_keyboard": [[{"text": "Share", "switch_inline_query": ""}]]})
+
+
+async def test_help_tells_how_to_share_a_quote_by_number(bot: BotHarness) -> None:
+    text = one(await bot.send("/help")).text
+    assert "@QuoteBot #7 for quote 7" in text and "Share" in text
+
+
+async def test_a_source_url_with_html_characters_is_linked_intact(bot: BotHarness) -> None:
+    url = 'https://example.org/find?q=a&b="c"<d>'
+    publication = Publication(status=Status.VERIFIED, publisher="A & B", kind="report", url=url)
+    number = await add(
+        bot, "Statements must be cited exactly as published.", publication=publication
+    )
+    message = one(await bot.send(f"/quote {number}"))
+    entities = stored(bot, message)["entities"]
+    assert [e["url"] for e in entities if e["type"] == "text_link"] == [url]
+    assert "\nSource: A & B · report\n" in message.text

@@ -15,7 +15,8 @@ from telegram.request import HTTPXRequest
 from bot.app import build_application
 from bot.config import Settings
 from bot.fake_telegram.api import FakeBotAPI
-from bot.webhook import SECRET_HEADER, WebhookConfig, serve_webhook
+from bot.runner import serve
+from bot.webhook import SECRET_HEADER, WebhookConfig
 
 
 def free_port() -> int:
@@ -36,7 +37,7 @@ async def test_webhook_serves_updates_with_the_secret_only(tmp_path: Path) -> No
         url="https://bot.example.org/tg/hook", listen="127.0.0.1", port=port, secret="s3cret-Token"
     )
     stop = asyncio.Event()
-    server = asyncio.create_task(serve_webhook(app, config, stop))
+    server = asyncio.create_task(serve(app, config, stop))
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -33,7 +33,19 @@ from bot.handlers import guarded, is_group, reply
 log = logging.getLogger("bot.daily")
 
 
-_BUTTON = re.compile(r"d:(off|resume|on:([01]\d|2[0-3])([0-5]\d))")
+# d:off, d:resume (status view); d:stop (under a quote of the day); d:on:HHMM (subscribe);
+# d:z:HHMM:Area/City (the zone suggested for a bare city name).
+_BUTTON = re.compile(
+    r"d:(?P<action>off|stop|resume|on|z)"
+    r"(?::(?P<hh>[01]\d|2[0-3])(?P<mm>[0-5]\d)(?::(?P<zone>[A-Za-z][A-Za-z0-9_+/-]{0,49}))?)?"
+)
+_BUTTON_SHAPES = {
+    "off": (False, False),
+    "stop": (False, False),
+    "resume": (False, False),
+    "on": (True, False),
+    "z": (True, True),
+}  # action: (time?, zone?)
 EXAMPLE = "<code>/daily 09:00</code> or <code>/daily 07:30 Europe/Paris</code>"
 BAD_TIME = (
     "I couldn't read <i>{given}</i> as a time. Give a 24-hour time and, if you like, a time "
@@ -43,11 +55,31 @@ BAD_ZONE = (
     "I don't know the time zone <i>{given}</i>. Use an Area/City name, e.g. "
     "<code>/daily 09:00 America/New_York</code> or <code>/daily 09:00 UTC</code>."
 )
+DID_YOU_MEAN_ZONE = (
+    "I don't know the time zone <i>{given}</i>. Did you mean <b>{zone}</b>? "
+    "<code>/daily {at} {zone}</code>"
+)
+NOT_WHOLE_HOUR = (
+    "<i>{given}</i> is not a whole-hour offset, and only those can be set as an offset. Use "
+    "your city's zone instead (it also follows daylight saving), e.g. "
+    "<code>/daily 09:00 Asia/Kolkata</code>."
+)
+FIXED_OFFSET_NOTE = (
+    "\n<i>{label} is a fixed offset: it does not follow daylight saving time. For local time "
+    "all year, use your city's zone, e.g. <code>/daily {at} Europe/Moscow</code>.</i>"
+)
 NOT_ADMIN = (
     "Only this group's admins can change its quote of the day, so that one member cannot "
     "change it for everyone. Anyone can see it with /daily."
 )
 NOT_BOT_ADMIN = "/stats is only for the bot's administrators."
+OUTCOME_EXPLAINED = {
+    Outcome.DOUBT: (
+        " — the connection broke while sending, so these may or may not have arrived; "
+        "they are not sent again, so that no chat gets the same quote twice"
+    ),
+    Outcome.RETRIED: " — not sent because of a temporary error; tried again later that day",
+}
 _PAUSED_WHY = {
     "blocked": "the bot could not reach this chat (blocked or removed)",
     "removed": "the bot was removed from this chat",
@@ -65,14 +97,14 @@ async def status_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     sub = await service.subs.get(chat_id)
     if sub is None or sub.status is Status.OFF:
-        zone = sub.timezone if sub else default_zone
+        zone = schedule.zone_label(sub.timezone if sub else default_zone)
         text = (
             "This chat has no quote of the day. Subscribe with "
             f"<code>/daily 09:00</code> ({render.e(zone)}) or e.g. "
             "<code>/daily 07:30 Europe/Paris</code>."
         )
         return text, InlineKeyboardMarkup([[render.button("Subscribe at 09:00", "d:on:0900")]])
-    at, zone = schedule.format_time(sub.at), render.e(sub.timezone)
+    at, zone = schedule.format_time(sub.at), render.e(schedule.zone_label(sub.timezone))
     if sub.status is Status.PAUSED:
         why = _PAUSED_WHY.get(sub.reason, "it was paused")
         text = (
@@ -87,6 +119,8 @@ async def status_view(
         f"Quote of the day: every day at <b>{at}</b> ({zone}).\nNext: {nxt}.\n"
         f"Change it with e.g. <code>/daily 07:30</code>; stop it with <code>/daily off</code>."
     )
+    if schedule.is_fixed_offset(sub.timezone):
+        text += FIXED_OFFSET_NOTE.format(label=zone, at=at)
     return text, InlineKeyboardMarkup([[render.button("Turn off", "d:off")]])
 
 
@@ -108,6 +142,28 @@ async def may_manage(update: Update, context: Context) -> bool:
     except TelegramError as exc:
         log.warning("admin check failed in chat %s: %s", chat.id, exc)
         return False
+
+
+def resolve_zone(given: str, at: time) -> tuple[str | None, str, InlineKeyboardMarkup | None]:
+    """The zone key ``given`` names: an Area/City name, or a whole-hour UTC offset (kept as
+    ``Etc/GMT-3``, shown as ``UTC+3``). Otherwise ``(None, reply, buttons)``: the zone a bare
+    city name most likely means, with a button to use it, or how to write one."""
+    offset = schedule.parse_offset(given)
+    if isinstance(offset, str):
+        return offset, "", None
+    shown = render.e(given[:40])
+    if offset is not None:
+        return None, NOT_WHOLE_HOUR.format(given=shown), None
+    tz = parse_zone(given)
+    if tz is not None:
+        return tz.key, "", None
+    city = schedule.suggest_zone(given)
+    if city is None:
+        return None, BAD_ZONE.format(given=shown), None
+    hhmm = schedule.format_time(at)
+    text = DID_YOU_MEAN_ZONE.format(given=shown, zone=render.e(city), at=hhmm)
+    use = render.button(f"Use {city}", f"d:z:{hhmm.replace(':', '')}:{city}")
+    return None, text, InlineKeyboardMarkup([[use]])
 
 
 async def daily_command(update: Update, context: Context) -> None:
@@ -141,11 +197,10 @@ async def daily_command(update: Update, context: Context) -> None:
         await reply(update, [BAD_TIME.format(given=render.e(" ".join(args)[:40]))])
         return
     if len(args) == 2:
-        tz = parse_zone(args[1])
-        if tz is None:
-            await reply(update, [BAD_ZONE.format(given=render.e(args[1][:40]))])
+        zone, problem, suggestion = resolve_zone(args[1], at)
+        if zone is None:
+            await reply(update, [problem], suggestion)
             return
-        zone = tz.key
     else:
         existing = await service.subs.get(chat.id)
         zone = existing.timezone if existing else settings.timezone
@@ -162,14 +217,25 @@ async def on_daily_button(update: Update, context: Context) -> None:
     if query is None:
         return
     match = _BUTTON.fullmatch(query.data or "")
-    if match is None or chat is None:
+    action = match.group("action") if match else ""
+    shape = (bool(match.group("hh")), bool(match.group("zone"))) if match else None
+    zone_given = match.group("zone") if match else None
+    if (
+        match is None
+        or chat is None
+        or shape != _BUTTON_SHAPES[action]
+        or (zone_given is not None and parse_zone(zone_given) is None)
+    ):
         await query.answer(render.STALE_BUTTON)
         return
     if not await may_manage(update, context):
         await query.answer(NOT_ADMIN[:200], show_alert=True)
         return
     service, settings = context.bot_data.daily, context.bot_data.settings
-    now, user_id, action = service.clock(), user.id if user else 0, match.group(1)
+    now, user_id = service.clock(), user.id if user else 0
+    if action == "stop":
+        await _turn_off_under_quote(update, context)
+        return
     if action == "off":
         await service.subs.unsubscribe(chat.id, now, user_id)
         answer = "The quote of the day is off."
@@ -178,10 +244,11 @@ async def on_daily_button(update: Update, context: Context) -> None:
         answer = "Resumed." if resumed else "Nothing to resume."
     else:
         existing = await service.subs.get(chat.id)
-        zone = existing.timezone if existing else settings.timezone
-        at = time(int(match.group(2)), int(match.group(3)))
+        zone = zone_given or (existing.timezone if existing else settings.timezone)
+        at = time(int(match.group("hh")), int(match.group("mm")))
         await service.subs.subscribe(chat.id, chat.type, at, zone, now, user_id)
-        answer = f"Subscribed: every day at {schedule.format_time(at)} ({zone})."
+        label = schedule.zone_label(zone)
+        answer = f"Subscribed: every day at {schedule.format_time(at)} ({label})."
     await query.answer(answer)
     text, markup = await status_view(service, chat.id, settings.timezone)
     try:
@@ -191,6 +258,33 @@ async def on_daily_button(update: Update, context: Context) -> None:
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def _turn_off_under_quote(update: Update, context: Context) -> None:
+    """ "Turn off" under a quote of the day: unsubscribe, and take the button off that message;
+    the quote itself stays as it was."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    assert query is not None and chat is not None
+    service = context.bot_data.daily
+    stopped = await service.subs.unsubscribe(chat.id, service.clock(), user.id if user else 0)
+    await query.answer(
+        "The quote of the day is off. /daily 09:00 brings it back."
+        if stopped
+        else "The quote of the day was already off."
+    )
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return
+    rows = [
+        [b for b in row if b.callback_data != render.DAILY_TURN_OFF]
+        for row in markup.inline_keyboard
+    ]
+    try:
+        await query.edit_message_reply_markup(InlineKeyboardMarkup([r for r in rows if r]))
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise
@@ -208,8 +302,8 @@ async def stats_command(update: Update, context: Context) -> None:
     lines = [
         "<b>Quote of the day</b>",
         f"Subscribed: {counts['active']} active, {counts['paused']} paused "
-        f"({counts['private']} private chats, {counts['groups']} groups); "
-        f"{counts['off']} turned off.",
+        f"({render.plural(counts['private'], 'private chat')}, "
+        f"{render.plural(counts['groups'], 'group')}); {counts['off']} turned off.",
     ]
     last = await service.deliveries.last_run()
     if last is None:
@@ -229,7 +323,8 @@ async def stats_command(update: Update, context: Context) -> None:
             Outcome.RETRIED,
             Outcome.DOUBT,
         ):
-            lines.append(f"  {outcome}: {last.get(outcome, 0)}")
+            explained = OUTCOME_EXPLAINED.get(outcome, "")
+            lines.append(f"  {outcome}: {last.get(outcome, 0)}{explained}")
     await reply(update, ["\n".join(lines)])
 
 

@@ -12,9 +12,11 @@ date gets one quote, due at that date's HH:MM. Two DST cases need a rule:
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _TIME = re.compile(r"([01]?\d|2[0-3])[:.h]([0-5]\d)")
 # IANA names: Area/City, Area/Sub/City, or a few single words (UTC, GMT, Etc/...).
@@ -100,3 +102,54 @@ def catch_up(day: date, at: time, tz: ZoneInfo, now: datetime) -> tuple[date, da
         return day, due, due <= now
     due = due_at(today, at, tz)
     return today, due, due <= now
+
+
+_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+\-−])\s*(\d{1,2})(?::?([0-5]\d))?", re.IGNORECASE)
+_FIXED = re.compile(r"Etc/GMT([+-])(\d{1,2})")
+
+
+def parse_offset(text: str) -> str | tuple[int, int] | None:
+    """``UTC+3``, ``GMT-5``, ``+03:00``: the IANA fixed-offset zone for a whole-hour offset
+    (``Etc/GMT-3``: POSIX signs, inverted), ``(hours, minutes)`` for an offset that is not
+    a whole hour (IANA has no fixed zone for it), None when ``text`` is not an offset."""
+    match = _OFFSET.fullmatch(text.strip())
+    if match is None:
+        return None
+    sign = -1 if match.group(1) in "-−" else 1
+    hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+    if minutes or not -12 <= sign * hours <= 14:
+        return (sign * hours, minutes)
+    if hours == 0:
+        return "Etc/UTC"
+    return f"Etc/GMT{'-' if sign > 0 else '+'}{hours}"
+
+
+def zone_label(key: str) -> str:
+    """How a zone is shown: ``Etc/GMT-3`` as ``UTC+3`` (what the user typed), else its name."""
+    match = _FIXED.fullmatch(key)
+    if match is None:
+        return key
+    return f"UTC{'-' if match.group(1) == '+' else '+'}{int(match.group(2))}"
+
+
+def is_fixed_offset(key: str) -> bool:
+    return _FIXED.fullmatch(key) is not None
+
+
+@lru_cache(maxsize=1)
+def _zones_by_city() -> dict[str, list[str]]:
+    cities: dict[str, list[str]] = {}
+    for key in sorted(available_timezones()):
+        if "/" in key and not key.startswith(("Etc/", "SystemV/", "posix/", "right/")):
+            cities.setdefault(key.rsplit("/", 1)[1].casefold(), []).append(key)
+    return cities
+
+
+def suggest_zone(text: str) -> str | None:
+    """The Area/City zone a bare city (``Paris``, ``new_york``, ``Pari``) most likely means."""
+    city = text.strip().replace(" ", "_").casefold()
+    cities = _zones_by_city()
+    if city in cities:
+        return cities[city][0]
+    close = difflib.get_close_matches(city, list(cities), n=1, cutoff=0.8)
+    return cities[close[0]][0] if close else None

@@ -290,7 +290,7 @@ class DailyService:
         quote = claim.quote
         kwargs: dict[str, Any] = {
             "parse_mode": ParseMode.HTML,
-            "reply_markup": render.pager_keyboard("", 0, 1, quote),
+            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True),
             "link_preview_options": LinkPreviewOptions(is_disabled=True),
         }
         try:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import copy
 import inspect
+import json
 import math
 import re
 import time
@@ -34,13 +35,17 @@ import httpx
 
 from bot.fake_telegram.html import JSON, ApiError, bad_request, decode_params
 from bot.fake_telegram.methods import BotAPIMethods
-from bot.fake_telegram.state import SentMessage
+from bot.fake_telegram.state import SentFile, SentMessage
 from bot.fake_telegram.updates import UpdateBuilders
 
 FAULT_KINDS = frozenset(
     {"retry_after", "server_error", "bad_request", "forbidden", "timeout", "connect_timeout"}
-    | {"network_error", "timeout_after_send"}
+    | {"network_error", "timeout_after_send", "malformed_json", "dropped_connection"}
 )
+# handle() answers this status for a "malformed_json" fault: the transport then sends
+# MALFORMED_BODY with status 200, as a broken proxy in front of Telegram might.
+MALFORMED = -1
+MALFORMED_BODY = b"<html><body>502 Bad Gateway</body></html"
 _TOKEN_RE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,64}")
 _PATH_RE = re.compile(r"/bot([^/]*)/([A-Za-z0-9_]+)/?$")
 
@@ -81,8 +86,16 @@ class _Transport(httpx.AsyncBaseTransport):
                 raise httpx.ConnectTimeout("fake: connect timed out", request=request) from None
             if str(fault) == "network_error":
                 raise httpx.ConnectError("fake: connection refused", request=request) from None
+            if str(fault) == "dropped_connection":
+                raise httpx.RemoteProtocolError(
+                    "fake: server disconnected without sending a response", request=request
+                ) from None
             raise httpx.ReadTimeout("fake: read timed out", request=request) from None
-        return httpx.Response(status, json=payload)
+        if status == MALFORMED:
+            return httpx.Response(200, content=MALFORMED_BODY)
+        # ASCII JSON as Telegram sends it: a lone surrogate travels as a \ud800 escape.
+        body = json.dumps(payload).encode()
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
 
 class FakeBotAPI(BotAPIMethods, UpdateBuilders):
@@ -170,6 +183,8 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
                 result = await result
             if fault == "timeout_after_send":
                 raise TransportFault("timeout")
+            if fault == "malformed_json":
+                return MALFORMED, {}
             return 200, {"ok": True, "result": result}
         except ApiError as err:
             self.errors.append((method, err.code, err.description))
@@ -200,6 +215,11 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [sent for sent in self.sent if sent.chat_id == chat_id]
+
+    def unanswered_queries(self) -> list[str]:
+        """Ids of callback and inline queries the bot never answered (Telegram shows a
+        spinner on the button until it is answered)."""
+        return [query_id for query_id, answered in self._queries.items() if not answered]
 
     def last_text(self, chat_id: int) -> str | None:
         found = self.messages_to(chat_id)
@@ -288,7 +308,9 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         Kinds: retry_after (429), server_error (502), bad_request (400), forbidden (403),
         timeout / connect_timeout (httpx timeouts: PTB ``TimedOut``), network_error (refused
         connection: ``NetworkError``), timeout_after_send (Telegram performs the call but the
-        client times out, the duplicate-on-retry case).
+        client times out, the duplicate-on-retry case), dropped_connection (the connection
+        closes before any answer: the call was not performed), malformed_json (Telegram
+        performs the call but the answer is not JSON, as from a broken proxy).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
@@ -315,7 +337,7 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
             raise bad_request("injected failure")
         if fault.kind == "forbidden":
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if fault.kind != "timeout_after_send":
+        if fault.kind not in ("timeout_after_send", "malformed_json"):
             raise TransportFault(fault.kind)
         return fault.kind
 
@@ -369,19 +391,29 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         for key, _ in windows:
             self._windows[key].append(now)
 
-    def _record(self, method: str, message: JSON, params: JSON, markup: JSON | None) -> JSON:
+    def _record(
+        self,
+        method: str,
+        message: JSON,
+        params: JSON,
+        markup: JSON | None,
+        document: SentFile | None = None,
+    ) -> JSON:
         reply = message.get("reply_to_message")
+        text_key = "caption" if document is not None else "text"
+        text = message.get(text_key, "")
         self.sent.append(
             SentMessage(
                 chat_id=message["chat"]["id"],
                 message_id=message["message_id"],
-                text=message["text"],
-                html=str(params.get("text", message["text"])),
+                text=text,
+                html=str(params.get(text_key) or text),
                 parse_mode=params.get("parse_mode"),
                 reply_markup=markup,
                 reply_to_message_id=reply["message_id"] if reply else None,
                 method=method,
                 time=self.clock(),
+                document=document,
             )
         )
         self._notify()

@@ -27,6 +27,8 @@ def _words(text: str) -> frozenset[str]:
 
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024  # characters after entity parsing
+MAX_UPLOAD = 50 * 1024 * 1024  # bytes a bot may upload with multipart/form-data
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are"
     " exactly the same as a current content and reply markup of the message"
@@ -37,7 +39,8 @@ CHAT_ACTIONS = _words(
     " choose_sticker find_location record_video_note upload_video_note"
 )
 _OBJECT_FIELDS = _words(
-    "reply_markup reply_parameters entities results commands scope allowed_updates"
+    "reply_markup reply_parameters entities caption_entities results commands scope"
+    " allowed_updates"
     " link_preview_options button"
 )
 _INT_FIELDS = _words(
@@ -284,6 +287,26 @@ def message_text(params: JSON) -> tuple[str, list[JSON]]:
     return text, entities
 
 
+def caption_text(params: JSON) -> tuple[str, list[JSON]]:
+    """Validate an optional ``caption``/``parse_mode``; return (plain caption, entities)."""
+    raw = params.get("caption")
+    if raw is None or raw == "":
+        return "", []
+    raw, mode = str(raw), str(params.get("parse_mode") or "").lower()
+    if mode == "html":
+        try:
+            text, entities = parse_html(raw)
+        except HTMLParseError as exc:
+            raise bad_request(f"can't parse entities: {exc}") from None
+    elif mode in ("", "markdown", "markdownv2"):
+        text, entities = raw, list(params.get("caption_entities") or [])
+    else:
+        raise bad_request("unsupported parse_mode")
+    if len(text) > MAX_CAPTION:
+        raise bad_request("message caption is too long")
+    return text, entities
+
+
 def _check_button(button: Any) -> None:
     what = "can't parse inline keyboard button: "
     if not isinstance(button, dict):
@@ -414,5 +437,7 @@ def decode_params(content_type: str, body: bytes, query: str = "") -> JSON:
             data = part.get_payload(decode=True)
             if isinstance(name, str) and isinstance(data, bytes):
                 filename = part.get_filename()
-                raw[name] = {"filename": filename, "size": len(data)} if filename else data.decode()
+                # An uploaded file keeps its bytes (tests read documents the bot sent).
+                upload = {"filename": filename, "size": len(data), "data": data}
+                raw[name] = upload if filename else data.decode()
     return {key: _coerce(key, value) for key, value in raw.items()}

@@ -10,22 +10,25 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import mimetypes
 import time
 from typing import Any
 
 from bot.fake_telegram.html import (
     CHAT_ACTIONS,
     JSON,
+    MAX_UPLOAD,
     NOT_MODIFIED,
     QUERY_INVALID,
     ApiError,
     bad_request,
+    caption_text,
     check_commands,
     check_inline_answer,
     check_reply_markup,
     message_text,
 )
-from bot.fake_telegram.state import FakeState
+from bot.fake_telegram.state import FakeState, SentFile
 
 ADMIN_RIGHTS: JSON = {
     **dict.fromkeys(("can_be_edited", "is_anonymous", "can_promote_members"), False),
@@ -33,6 +36,8 @@ ADMIN_RIGHTS: JSON = {
     **dict.fromkeys(("can_manage_chat", "can_delete_messages", "can_manage_video_chats"), True),
     **dict.fromkeys(("can_restrict_members", "can_change_info", "can_invite_users"), True),
 }
+
+
 _OFF_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
@@ -120,6 +125,43 @@ class BotAPIMethods(FakeState):
         self._rate_check("sendMessage", chat["id"])
         message = self._store(chat, self.bot_user, text, entities, markup, reply)
         return self._record("sendMessage", message, params, markup)
+
+    def _m_sendDocument(self, params: JSON) -> JSON:
+        """A document uploaded with multipart/form-data (the fake keeps no files, so a file_id
+        or URL is refused); the bytes are kept in :attr:`SentMessage.document`."""
+        upload = params.get("document")
+        if upload is None or upload == "":
+            raise bad_request("there is no document in the request")
+        if not isinstance(upload, dict):
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        if upload["size"] == 0:
+            raise bad_request("file must be non-empty")
+        if upload["size"] > MAX_UPLOAD:
+            raise ApiError(413, "Request Entity Too Large")
+        caption, entities = caption_text(params)
+        markup = self._markup(params)
+        chat = self._chat(params, "sendDocument")
+        reply = self._reply_target(chat, params)
+        self._rate_check("sendDocument", chat["id"])
+        message = self._store(chat, self.bot_user, caption, entities, markup, reply)
+        del message["text"]
+        message.pop("entities", None)
+        if caption:
+            message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        name = str(upload["filename"])
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        sequence = sum(len(m) for m in self.messages.values())
+        message["document"] = {
+            "file_id": f"fake-document-{sequence}",
+            "file_unique_id": f"fake-{sequence}",
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": upload["size"],
+        }
+        document = SentFile(file_name=name, data=upload["data"], mime_type=mime)
+        return self._record("sendDocument", message, params, markup, document)
 
     def _edit(self, params: JSON, method: str, text: str, entities: list[JSON]) -> JSON | bool:
         markup = self._markup(params)

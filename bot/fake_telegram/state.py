@@ -12,9 +12,19 @@ from typing import TYPE_CHECKING, Any
 from bot.fake_telegram.html import JSON
 
 
+@dataclass(frozen=True)
+class SentFile:
+    """A document the bot uploaded (``sendDocument``), as Telegram received it."""
+
+    file_name: str
+    data: bytes
+    mime_type: str
+
+
 @dataclass
 class SentMessage:
-    """A message the bot sent, or an edit Telegram accepted."""
+    """A message the bot sent, or an edit Telegram accepted; for a document, ``text`` and
+    ``html`` are its caption and ``document`` the file."""
 
     chat_id: int
     message_id: int
@@ -23,8 +33,9 @@ class SentMessage:
     parse_mode: str | None
     reply_markup: JSON | None
     reply_to_message_id: int | None
-    method: str  # sendMessage / editMessageText / editMessageReplyMarkup
+    method: str  # sendMessage / sendDocument / editMessageText / editMessageReplyMarkup
     time: float  # clock() when accepted
+    document: SentFile | None = None
 
 
 class FakeState:
@@ -76,7 +87,12 @@ class FakeState:
         ) -> JSON: ...
         def _rate_check(self, method: str, chat_id: int) -> None: ...
         def _record(
-            self, method: str, message: JSON, params: JSON, markup: JSON | None
+            self,
+            method: str,
+            message: JSON,
+            params: JSON,
+            markup: JSON | None,
+            document: SentFile | None = None,
         ) -> JSON: ...
         def _notify(self) -> None: ...
         async def _wait(self, seconds: float) -> None: ...

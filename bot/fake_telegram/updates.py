@@ -85,6 +85,15 @@ class UpdateBuilders(FakeState):
             return text[: entity["length"]].partition("@")[2].lower() in ("", bot_name)
         return f"@{bot_name}" in text.lower()
 
+    def unparseable_update(self, kind: str = "message") -> JSON:
+        """Enqueue an update python-telegram-bot cannot parse (a ``kind`` object without the
+        fields it requires, as a newer or broken Bot API might send); return it."""
+        update = {"update_id": self._update_id, kind: {"message_id": 1, "text": "secret words"}}
+        self._update_id += 1
+        self.updates.append(update)
+        self._notify()
+        return copy.deepcopy(update)
+
     def _new_query_id(self, base: int) -> str:
         self._query_seq += 1
         query_id = str(base + self._query_seq)
@@ -103,6 +112,20 @@ class UpdateBuilders(FakeState):
             "from": self._known_user(self._sender_id(chat_id, user_id)),
             "message": message,
             "chat_instance": str(abs(chat_id) * 31 + 7),
+            "data": data,
+        }
+        return self._enqueue("callback_query", query)
+
+    def inline_callback_query(
+        self, *, user_id: int, data: str, inline_message_id: str = "BAAAAInlineMsg01"
+    ) -> JSON:
+        """A user presses a button under a message sent via inline mode: such a press has
+        ``inline_message_id`` and no message (the bot may not even be in that chat)."""
+        query = {
+            "id": self._new_query_id(4_000_000_000_000),
+            "from": self._known_user(user_id),
+            "inline_message_id": inline_message_id,
+            "chat_instance": "-4242",
             "data": data,
         }
         return self._enqueue("callback_query", query)

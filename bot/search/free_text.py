@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import partial
 
+from bot.search import phrases
 from bot.search import sql as ss
 from bot.search.indexes import Indexes, match_names, suggest_names
 from bot.search.names import NameKind
@@ -37,7 +38,7 @@ from bot.search.query import (
     name_key,
     typo_quality,
 )
-from bot.search.rank import Group, highlight, rank
+from bot.search.rank import Group, Ranked, highlight, rank
 from bot.search.results import Hit, LookupResult, Suggestion
 from bot.store import fetch_quotes_by_id
 
@@ -47,6 +48,7 @@ MAX_CANDIDATES = 300  # quotes ranked in Python per search
 SMALL_SET = 300  # a filter or a named speaker this small is ranked whole
 TIME_BUDGET = 0.035  # seconds of FTS5 work per search
 MAX_TYPO_TERMS = 16  # corpus terms one misspelt word may stand for
+WIDE_TYPO_TERMS = 64  # ... when the likeliest corrections of several words find nothing
 ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's quotes
 
 
@@ -78,13 +80,15 @@ def search(
         return LookupResult([], _suggest_search(conn, state, parsed), title)
     groups = [g for g in groups if g.terms or g.entities]
     groups += _minor_groups(conn, parsed, content)
-    deadline = ss.Deadline(conn, TIME_BUDGET)
-    ids = _candidates(conn, state, parsed, groups, restrictions, deadline)
-    complete = not deadline.passed
-    with_cases = any(k == NameKind.CASE for g in groups for k, _ in g.entities)
-    candidates = ss.fetch_candidates(conn, ids, with_cases)
-    ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
-    ranked = [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit]
+    ranked, complete = _ranked(conn, state, parsed, groups, restrictions, limit)
+    if not ranked and sum(1 for g in groups if len(g.terms) >= MAX_TYPO_TERMS) >= 2:
+        # Several words each stood for many corrections and the likeliest ones never meet:
+        # try the less likely ones too (a fresh budget), before giving up.
+        wider = _groups(conn, state, content, parsed.words[-1], WIDE_TYPO_TERMS)
+        wider = [g for g in wider if g.terms or g.entities]
+        wider += _minor_groups(conn, parsed, content)
+        ranked, complete = _ranked(conn, state, parsed, wider, restrictions, limit)
+        groups = wider
     if not ranked:
         return LookupResult([], _suggest_search(conn, state, parsed), title, complete)
     by_id = {q.id: q for q in fetch_quotes_by_id(conn, [r.id for r in ranked])}
@@ -94,6 +98,30 @@ def search(
         if r.id in by_id
     ]
     return LookupResult(hits, [], title, complete)
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    state: Indexes,
+    parsed: ParsedQuery,
+    groups: Sequence[Group],
+    restrictions: Sequence[ss.Restriction],
+    limit: int,
+) -> tuple[list[Ranked], bool]:
+    """The candidates ranked and cut at the threshold, and whether the budget sufficed."""
+    ids: list[int] = []
+    complete = True
+    phrase = phrases.common_phrase(conn, parsed, state.data.total_quotes)
+    if phrase:  # mostly common words: the exact phrase first, with a budget of its own
+        ids, complete = phrases.phrase_ids(conn, phrase, restrictions)
+    if not ids:
+        deadline = ss.Deadline(conn, TIME_BUDGET)
+        ids = _candidates(conn, state, parsed, groups, restrictions, deadline)
+        complete = not deadline.passed
+    with_cases = any(k == NameKind.CASE for g in groups for k, _ in g.entities)
+    candidates = ss.fetch_candidates(conn, ids, with_cases)
+    ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
+    return [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit], complete
 
 
 def _resolve_filter(
@@ -119,6 +147,7 @@ def _groups(
     state: Indexes,
     content: Sequence[QueryWord],
     last: QueryWord,
+    typo_terms: int = MAX_TYPO_TERMS,
 ) -> list[Group]:
     forms = [f for w in content for f in (w.key, w.alt) if f]
     exact = ss.terms_by_key(conn, forms)
@@ -143,7 +172,7 @@ def _groups(
                 continue
             # A real word may still be a typo of another: keep its closest neighbours.
             neighbours = 0
-            for t, q in _near(conn, state, form, has_exact=bool(exact_df)):
+            for t, q in _near(conn, state, form, bool(exact_df), typo_terms):
                 if t.key in STOP_WORDS or (spelling and name_key(t.key) != spelling):
                     continue
                 if not exact_df or t.df >= 20 * exact_df:
@@ -184,7 +213,7 @@ def _minor_groups(
 
 
 def _near(
-    conn: sqlite3.Connection, state: Indexes, form: str, has_exact: bool
+    conn: sqlite3.Connection, state: Indexes, form: str, has_exact: bool, limit: int
 ) -> list[tuple[ss.Term, float]]:
     """Corpus terms within the edit budget of ``form``, nearest (then commonest) first."""
     edits = max_edits(form)
@@ -201,7 +230,7 @@ def _near(
                 if distance <= edits and t.term not in known:
                     found.append((distance, t))
     found.sort(key=lambda dt: (dt[0], -dt[1].df))
-    return [(t, typo_quality(d, len(form))) for d, t in found[:MAX_TYPO_TERMS]]
+    return [(t, typo_quality(d, len(form))) for d, t in found[:limit]]
 
 
 def _within(conn: sqlite3.Connection, form: str, edits: int) -> list[tuple[int, ss.Term]]:

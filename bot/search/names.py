@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.search.query import NAME_STOP_WORDS, QueryWord, name_key, translit
 
+HELD = 70.0  # a name word this like a query word counts as named by it
 PREFIX_MAX = 90.0  # a prefix of a name word; a whole word scores at least 100 - 3 x 3
 
 
@@ -39,6 +41,7 @@ class _Alias:
     kind: NameKind
     tokens: tuple[str, ...]
     joined: str
+    given: int = 0  # leading tokens that are a speaker's given name ("Karl-Heinz": 2)
 
 
 def acronym(name: str) -> str | None:
@@ -60,17 +63,24 @@ class NameIndex:
         self._aliases: list[_Alias] = []
         self._by_token: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
-            names = dict.fromkeys(name_key(a) for a in (entry.label, *entry.aliases))
+            names: dict[str, str] = {}  # name key -> the first name or alias giving it
+            for text in (entry.label, *entry.aliases):
+                names.setdefault(name_key(text), text)
             if entry.kind == NameKind.ORGANISATION:
                 short = acronym(entry.label)
                 if short:
-                    names.setdefault(short)
+                    names.setdefault(short, short)
             for joined in names:
                 if not joined:
                     continue
                 alias_tokens = tuple(joined.split())
                 alias_id = len(self._aliases)
-                self._aliases.append(_Alias(index, entry.kind, alias_tokens, joined))
+                text = names[joined]
+                given = 0
+                if entry.kind == NameKind.SPEAKER and len(text.split()) > 1:
+                    given = len(name_key(text.split()[0]).split())
+                alias = _Alias(index, entry.kind, alias_tokens, joined, given)
+                self._aliases.append(alias)
                 for tok in set(alias_tokens):
                     self._by_token.setdefault(tok, []).append(alias_id)
         self._tokens = sorted(self._by_token)
@@ -98,7 +108,21 @@ class NameIndex:
         found.sort(key=lambda ts: -ts[1])
         return found[:limit]
 
-    def _similar_tokens(self, q: str) -> dict[str, float]:
+    def _within_edits(self, q: str, edits: int, limit: int = 40) -> list[str]:
+        """Name words at most ``edits`` edits (OSA) from ``q``."""
+        found: list[str] = []
+        for length in range(max(1, len(q) - edits), len(q) + edits + 1):
+            bucket = self._by_length.get(length)
+            if bucket:
+                found.extend(
+                    tok
+                    for tok, _, _ in process.extract(
+                        q, bucket, scorer=OSA.distance, score_cutoff=edits, limit=limit
+                    )
+                )
+        return found
+
+    def _similar_tokens(self, q: str, multi: bool = False) -> dict[str, float]:
         found: dict[str, float] = {}
         if q in self._by_token:
             found[q] = 100.0
@@ -109,9 +133,14 @@ class NameIndex:
                     break
                 if tok != q:  # below any whole word (>= 91): "hu" is Hugh, not Human
                     found[tok] = min(PREFIX_MAX, 75.0 + 15.0 * len(q) / len(tok))
-            if q not in found:
-                for tok, sim in self._fuzzy(q, 60.0, 40):
-                    found[tok] = max(found.get(tok, 0.0), sim)
+            # Even beside an exact word: "pensen vlsson" may be Pensen-Velsson, not Pensen.
+            if q not in found or multi:
+                for tok, sim in self._fuzzy(q, 60.0, 80):
+                    found[tok] = max(found.get(tok, 0.0), typo_similarity(q, tok, sim))
+                # Swaps and dropped letters can keep a near word below the ratio cut-off.
+                for tok in self._within_edits(q, 1 if len(q) <= 4 else 2):
+                    if tok not in found:
+                        found[tok] = typo_similarity(q, tok, float(fuzz.ratio(q, tok)))
         return found
 
     def match(
@@ -127,7 +156,7 @@ class NameIndex:
         if not q_tokens:
             return []
         q_tokens = q_tokens[:8]
-        sims = [self._similar_tokens(q) for q in q_tokens]
+        sims = [self._similar_tokens(q, len(q_tokens) > 1) for q in q_tokens]
         width = len(q_tokens)
         rows: dict[int, list[float]] = {}
         for qi, found in enumerate(sims):
@@ -138,7 +167,8 @@ class NameIndex:
                         row = rows[alias_id] = [0.0] * width
                     if sim > row[qi]:
                         row[qi] = sim
-        matched = {tok for found in sims for tok in found}
+        # Name words the query holds (a loose likeness is not holding it).
+        matched = {tok for found in sims for tok, sim in found.items() if sim >= HELD}
         lengths = [len(q) for q in q_tokens]
         total = sum(lengths)
         scored = []
@@ -147,21 +177,24 @@ class NameIndex:
             if kinds is not None and alias.kind not in kinds:
                 continue
             score = sum(p * n for p, n in zip(row, lengths, strict=True)) / total
-            unmatched = sum(1 for t in alias.tokens if t not in matched)
-            scored.append((score - 3.0 * min(unmatched, 3), alias_id))
+            scored.append((score - 3.0 * min(_unmatched(alias, matched), 3), alias_id))
         scored.sort(reverse=True)
         joined = " ".join(q_tokens)
-        best: dict[int, float] = {}
+        best: dict[int, tuple[float, float]] = {}  # entry -> (score, likeness in order)
         for rank_, (score, alias_id) in enumerate(scored):
             alias = self._aliases[alias_id]
-            if rank_ < 50 and (len(alias.tokens) > 1 or width > 1):
-                score = max(score, float(fuzz.ratio(joined, alias.joined)))
-            if score > best.get(alias.entry, -1.0):
-                best[alias.entry] = score
+            in_order = 0.0
+            if rank_ < 200 and (len(alias.tokens) > 1 or width > 1):
+                in_order = float(fuzz.ratio(joined, alias.joined))
+                score = max(score, in_order)
+            if (score, in_order) > best.get(alias.entry, (-1.0, 0.0)):
+                best[alias.entry] = (score, in_order)
+        # Equal scores: the name whose words stand in the query's order, then more quotes.
         ranked = sorted(
-            ((self.entries[i], round(s, 1)) for i, s in best.items() if s >= cutoff),
-            key=lambda es: (-es[1], -es[0].weight, es[0].label),
+            ((self.entries[i], s) for i, s in best.items() if s[0] >= cutoff),
+            key=lambda es: (-round(es[1][0], 1), -es[1][1], -es[0].weight, es[0].label),
         )
+        return [(entry, round(s[0], 1)) for entry, s in ranked[:limit]]
         return ranked[:limit]
 
     def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[NameKind, int], float]:
@@ -180,6 +213,26 @@ class NameIndex:
                     ident = (alias.kind, self.entries[alias.entry].id)
                     found[ident] = max(found.get(ident, 0.0), sim / 100.0)
         return found
+
+
+def typo_similarity(q: str, token: str, ratio: float) -> float:
+    """How well a misspelt query word matches a name word: by edits first (one edit 88,
+    two 78, three 68), then by ``fuzz.ratio`` (under one point), so the nearest name in
+    edits is the best match (``genn`` is Glenn before Gene only by the surname rule, both
+    are one edit away)."""
+    distance = int(OSA.distance(q, token))
+    return max(0.0, 98.0 - 10.0 * distance) + ratio / 101.0 if distance else 100.0
+
+
+def _unmatched(alias: _Alias, matched: Collection[str]) -> int:
+    """Name words the query left out (particles such as "de la" never count). A speaker
+    is called by the surname alone: the given names do not count once a later word is
+    matched ("adewell" is Karl-Heinz Adewell as fully as the "Adewell Foundation" is not;
+    "stromley" is Siobhan Stromley more than Rosley-Stromley)."""
+    tokens = alias.tokens
+    if alias.given and any(t in matched for t in tokens[alias.given :]):
+        tokens = tokens[alias.given :]
+    return sum(1 for t in tokens if t not in matched and t not in NAME_STOP_WORDS)
 
 
 # -- vocabulary in memory (for the rare two-typo fallback and suggestions) --------------------

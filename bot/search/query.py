@@ -87,6 +87,7 @@ STOP_WORDS = _words(
 NAME_STOP_WORDS = _words("the of for and in at on de la le van von der du")
 
 _WORD = re.compile(r"[^\W_]+")
+_APOSTROPHES = re.compile(r"['’ʼ`]")
 _FILTER = re.compile(r'(?<![^\s(,;])(who|case|org):(?:"([^"]*)"?|(\S+))', re.IGNORECASE)
 _SPACE_CATEGORIES = frozenset(("Cc", "Cs", "Co"))  # control, surrogate, private use
 _INVISIBLE = "Cf"  # format: zero-width space and joiners, soft hyphen, direction marks
@@ -149,7 +150,8 @@ def name_key(text: str) -> str:
     ``name_key("Шалабаева") == name_key("Shalabayeva") == "shalabaeva"``.
     """
     out = []
-    for token in translit(text).split():
+    # O'Connor, d'Arc: the apostrophe separates a particle (translit would join them).
+    for token in translit(_APOSTROPHES.sub(" ", text)).split():
         for pattern, repl in _VARIANTS:
             token = pattern.sub(repl, token)
         out.append(token)

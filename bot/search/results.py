@@ -34,3 +34,6 @@ class LookupResult:
     # False when a search ran out of its FTS5 time budget: it may lack candidates, so it is
     # shown but not remembered.
     complete: bool = True
+    # Words of the query that named something no quote has together with the rest, and
+    # were set aside (``/case pavlov shalabayeva``: no quote is on both cases).
+    set_aside: tuple[str, ...] = ()

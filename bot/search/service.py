@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random as _random
 import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -25,6 +26,7 @@ from bot.search.names import NameEntry, NameKind
 from bot.search.query import NAME_THRESHOLD, clean_query, parse_query
 from bot.search.rank import word_keys, word_spans
 from bot.search.results import Hit, LookupResult, Suggestion
+from bot.search.segments import Part, combine, split_names
 from bot.store import CaseRow, QuoteStore, SpeakerRow, fetch_quotes_by_id
 
 __all__ = ["Hit", "Lookup", "LookupResult", "Suggestion"]
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
 ALL_KINDS = (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
 MAX_SUGGESTIONS = 5  # "did you mean" buttons
+SUGGEST_BUDGET = 0.05  # seconds spent checking that suggestions find something
 RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
 RANDOM_FROM = 200  # /random with free text picks among this many best matches
 
@@ -57,7 +60,7 @@ class Answers:
         self.hits += 1
         self._kept.move_to_end(key)
         result = kept[1]
-        return LookupResult(result.hits[:limit], list(result.suggestions), result.title)
+        return replace(result, hits=result.hits[:limit], suggestions=list(result.suggestions))
 
     def put(self, key: tuple[str, str], limit: int, result: LookupResult) -> None:
         self._kept[key] = (limit, result)
@@ -152,9 +155,13 @@ class Lookup:
         self, conn: sqlite3.Connection, state: Indexes, suggestions: Sequence[Suggestion]
     ) -> list[Suggestion]:
         """The suggestions that lead somewhere: each is run, as its button would run it, and
-        kept only when it finds at least one quote."""
+        kept only when it finds at least one quote. Checking stops after
+        :data:`SUGGEST_BUDGET` (a suggestion not checked is not shown)."""
         kept: list[Suggestion] = []
+        until = time.perf_counter() + SUGGEST_BUDGET
         for suggestion in dict.fromkeys(suggestions):
+            if time.perf_counter() > until:
+                break
             query = clean_query(suggestion.query)
             if suggestion.command == "who":
                 found = self._who(query, 1, conn, state)
@@ -231,6 +238,9 @@ class Lookup:
             state, query, (NameKind.SPEAKER, NameKind.ORGANISATION), 20, NAME_THRESHOLD
         )
         found = [(e, s) for e, s in found if e.weight > 0]  # an organisation with no quotes
+        parts = split_names(state, query, ALL_KINDS, found[0][1] if found else 0.0)
+        if parts and any(p.entry.kind != NameKind.CASE for p in parts):
+            return self._parts(conn, state, parts, limit)
         if not found:
             return LookupResult(
                 [],
@@ -267,6 +277,9 @@ class Lookup:
     ) -> LookupResult:
         found = match_names(state, query, (NameKind.CASE,), 10, NAME_THRESHOLD)
         found = [(e, s) for e, s in found if e.weight > 0]
+        parts = split_names(state, query, ALL_KINDS, found[0][1] if found else 0.0)
+        if parts and any(p.entry.kind == NameKind.CASE for p in parts):
+            return self._parts(conn, state, parts, limit)
         if not found:
             return LookupResult(
                 [],
@@ -282,6 +295,16 @@ class Lookup:
             for qid in ss.quote_ids_by_case(conn, entry.id, limit - len(ids)):
                 ids.append((qid, score, entry))
         return LookupResult(self._hits(conn, ids), [], best.label)
+
+    def _parts(
+        self, conn: sqlite3.Connection, state: Indexes, parts: Sequence[Part], limit: int
+    ) -> LookupResult:
+        """The quotes several names select together (see :mod:`bot.search.segments`)."""
+        ids, used, aside = combine(conn, state, parts, limit)
+        score = min(p.score for p in used)
+        hits = self._hits(conn, [(qid, score, used[0].entry) for qid in ids])
+        title = " & ".join(p.entry.label for p in used)
+        return LookupResult(hits, [], title, set_aside=tuple(p.words for p in aside))
 
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
