@@ -53,4 +53,4 @@ lock:
 	$(LOCK) --group build --output-file requirements-build.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache quotebot.db quotebot.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info quotebot.db quotebot.db-*

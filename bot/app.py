@@ -20,7 +20,6 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -73,6 +72,7 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(bot_data=BotData))
+        .defaults(render.BOT_DEFAULTS)
         .rate_limiter(rate_limiter or PriorityRateLimiter())
         .concurrent_updates(16)
         .post_init(start_resources)
@@ -164,6 +164,6 @@ async def on_error(update: object, context: Context) -> None:
     if message is None or message.from_user is None or message.from_user.is_bot:
         return
     try:
-        await message.reply_text(html.escape(render.ERROR), parse_mode=ParseMode.HTML)
+        await message.reply_text(html.escape(render.ERROR))
     except Exception:
         log.debug("could not tell the user about the failure")

@@ -15,7 +15,6 @@ import logging
 import re
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import export, handlers, render
@@ -96,11 +95,9 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     try:
         await query.edit_message_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=render.pager_keyboard(
                 token, index, total, found, omit=results.omit, export=results.export
             ),
-            disable_web_page_preview=True,
         )
     except BadRequest as exc:
         # Two quick presses can ask for the page already shown; Telegram refuses the no-op.

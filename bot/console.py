@@ -148,8 +148,11 @@ class Console:
         new = self.fake.sent[self._seen :]
         self._seen = len(self.fake.sent)
         for sent in new:
-            edited = " (edited)" if sent.method != "sendMessage" else ""
-            self.term.print(f"bot{edited}:")
+            if sent.document is not None:
+                self.show_document(sent.document.file_name, sent.document.data)
+            else:
+                edited = " (edited)" if sent.method != "sendMessage" else ""
+                self.term.print(f"bot{edited}:")
             self.term.print(
                 self.term.render(sent.html if sent.parse_mode else html.escape(sent.text))
             )
@@ -160,6 +163,15 @@ class Console:
             if answer.get("text"):
                 self.term.print(f"(bot: {answer['text']})")
         self._answers_seen = len(answers)
+
+    def show_document(self, name: str, data: bytes, preview_lines: int = 6) -> None:
+        """A file the bot sent (an /export): its name, size and first lines."""
+        self.term.print(f"bot sent a file: {name} ({len(data):,} bytes)")
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        for line in lines[:preview_lines]:
+            self.term.print(f"  | {line[:120]}")
+        if len(lines) > preview_lines:
+            self.term.print(f"  | … {len(lines) - preview_lines} more lines")
 
     def show_buttons(self, chat_id: int, message_id: int, markup: dict[str, Any] | None) -> None:
         rows = (markup or {}).get("inline_keyboard", [])

@@ -201,13 +201,20 @@ def to_csv(quotes: Sequence[StoredQuote]) -> str:
 # -- Markdown -----------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&!])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])", re.MULTILINE)
+# At a line's start, "-", "+", "=" and "1." / "1)" would begin a list or a heading underline.
+_MD_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)
 
 
 def md_escape(text: str) -> str:
     """``text`` as literal Markdown (CommonMark): what renders is exactly ``text``."""
     escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, sign, digits, dot = match.groups()
+    # A backslash escapes punctuation only: "\-", and "1\." (never "\1.").
+    return f"{indent}\\{sign}" if sign else f"{indent}{digits}\\{dot}"
 
 
 def md_link(url: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 
 from bot import citations, export, render, result_lists
 from bot.context import Context
@@ -39,10 +39,8 @@ async def reply(
     for index, text in enumerate(texts):
         sent = await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup if index == len(texts) - 1 else None,
             do_quote=is_group(update) and index == 0,
-            disable_web_page_preview=True,
         )
     return sent
 
@@ -304,7 +302,6 @@ async def send_document(update: Update, name: str, data: bytes, caption: str) ->
         document=data,
         filename=name,
         caption=caption,
-        parse_mode=ParseMode.HTML,
         do_quote=is_group(update),
     )
 

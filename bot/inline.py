@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 import re
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
 from bot import render
 from bot.context import Context
@@ -47,7 +46,10 @@ async def on_inline_query(update: Update, context: Context) -> None:
     bot_username = context.bot.username
     await inline.answer(
         [article(hit, bot_username) for hit in page],
-        next_offset=next_offset,
+        # None, not "": with Defaults set, PTB 21.2+ sends an empty string parameter as "[]"
+        # (it takes "" for an empty list of poll options; python-telegram-bot issue #4295),
+        # and clients would then ask for offset "[]" - the first page again, endlessly.
+        next_offset=next_offset or None,
         cache_time=30 if text else 5,
         is_personal=not text,
     )
@@ -85,9 +87,7 @@ def article(hit: Hit, bot_username: str) -> InlineQueryResultArticle:
         ],
         description=(render.organisation_shown(quote) or quote.role or "")[:100],
         input_message_content=InputTextMessageContent(
-            render.render_quote(quote, bot_username=bot_username),
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            render.render_quote(quote, bot_username=bot_username)
         ),
         reply_markup=render.share_keyboard(quote),
     )

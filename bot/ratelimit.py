@@ -29,14 +29,12 @@ import contextlib
 import itertools
 import logging
 import time
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram._utils.types import JSONDict
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
@@ -44,6 +42,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+# A Bot API result as PTB's BaseRateLimiter.process_request types it (its JSONDict lives in
+# the private telegram._utils.types).
+JSONDict = dict[str, Any]
 Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 
 
@@ -67,10 +68,9 @@ def is_message_method(endpoint: str) -> bool:
 
 
 def retry_seconds(exc: RetryAfter) -> float:
-    """``RetryAfter.retry_after`` in seconds, whether PTB gives an int or a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB warns that the int form is deprecated
-        value = exc.retry_after
+    """``RetryAfter.retry_after`` in seconds: a timedelta (PTB_TIMEDELTA, see ``bot/__init__``)
+    or, when that is turned off, PTB 22's int."""
+    value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -12,13 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Defaults
 
 from bot import citations
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
 from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
+# Every message the bot sends is HTML made here, with link previews off (a quote's source
+# link must not turn into a preview card larger than the quote): PTB applies these to each
+# call, so no call repeats them.
+BOT_DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
 # Room left for the attribution, position and cases around a quote's text.
@@ -147,6 +155,7 @@ def attribution(quote: StoredQuote) -> str:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SOURCE_NOT_RECORDED = "Source: not recorded"
+MAX_SOURCE_LABEL = 300
 # "likely": the publication is known but its exact words were not checked there (the seed:
 # seen only in translation or a cut copy; an import: nobody read the page).
 LIKELY_SOURCE = "not verified word for word"
@@ -187,6 +196,8 @@ def _source(publication: Publication) -> tuple[str, str, str] | None:
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
+        if len(label) > MAX_SOURCE_LABEL:  # a display cut: the link still leads to it all
+            label = label[: MAX_SOURCE_LABEL - 1] + "…"
         remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
         return label, publication.url, remark
     if publication.compilation:
@@ -334,7 +345,7 @@ def _quote_parts(
     # The quote's share of the message is what the heading and footer leave (long roles
     # and source lines included), with room for the part label and the " …".
     framing = "\n".join([heading or "", *_quote_footer(quote, position, True, bot_username)])
-    budget = min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40)
+    budget = max(1000, min(_QUOTE_BUDGET, MAX_MESSAGE - plain_length(framing) - 40))
     parts = split_text(quote.text, budget)
     shown = parts[:limit_parts] if limit_parts else parts
     messages = []

@@ -6,23 +6,27 @@ A result list is shown one quote at a time in one message; its ◀ ▶ buttons c
 spans, heading, buttons to leave out) is kept in memory for speed and written to the
 ``result_lists`` table, so buttons on a list posted before a restart still page, for
 :data:`KEPT_DAYS` days; older lists are deleted and their buttons answer "expired". Paging
-shows the quotes as they are now (a corrected text shows corrected).
+shows the quotes as they are now (a corrected text shows corrected). While another process
+holds the write lock (an import), a list is kept in memory only rather than hold up lookups.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.store import QuoteStore
 
+log = logging.getLogger(__name__)
 KEPT_DAYS = 7  # ◀ ▶ keep working this long, restarts included (README: "Paging buttons")
 KEPT_IN_MEMORY = 2_000  # recent lists also kept in memory (the rest are read back from disk)
 PRUNE_EVERY = 500  # lists saved between deletions of expired ones
@@ -62,13 +66,35 @@ class ResultSet:
         )
 
 
-def _save(conn: sqlite3.Connection, token: str, result: ResultSet, now: float, prune: bool) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO result_lists (token, chat_id, created_at, body) VALUES (?,?,?,?)",
-        (token, result.chat_id, now, result.to_json()),
-    )
-    if prune:
-        conn.execute("DELETE FROM result_lists WHERE created_at < ?", (now - KEPT_DAYS * 86_400.0,))
+@contextmanager
+def _no_waiting(conn: sqlite3.Connection) -> Iterator[None]:
+    """Writes here must not wait for another process's write lock (a large import holds it
+    for minutes): every lookup queues behind this connection's thread. Locked, they fail at
+    once (``sqlite3.OperationalError``) and the caller does without."""
+    previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {previous}")
+
+
+def _save(conn: sqlite3.Connection, token: str, result: ResultSet, now: float, prune: bool) -> bool:
+    """Keep the list on disk; False when the database is locked (kept in memory only)."""
+    try:
+        with _no_waiting(conn):
+            conn.execute(
+                "INSERT OR REPLACE INTO result_lists (token, chat_id, created_at, body) "
+                "VALUES (?, ?, ?, ?)",
+                (token, result.chat_id, now, result.to_json()),
+            )
+            if prune:
+                oldest = now - KEPT_DAYS * 86_400.0
+                conn.execute("DELETE FROM result_lists WHERE created_at < ?", (oldest,))
+    except sqlite3.OperationalError as exc:
+        log.info("result list kept in memory only: %s", exc)
+        return False
+    return True
 
 
 def _load(conn: sqlite3.Connection, token: str, oldest: float) -> tuple[float, ResultSet] | None:
@@ -85,10 +111,14 @@ def _load(conn: sqlite3.Connection, token: str, oldest: float) -> tuple[float, R
 
 
 def _first_time(conn: sqlite3.Connection, chat_id: int, hint: str, now: float) -> bool:
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO chat_hints (chat_id, hint, shown_at) VALUES (?, ?, ?)",
-        (chat_id, hint, now),
-    )
+    try:
+        with _no_waiting(conn):
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO chat_hints (chat_id, hint, shown_at) VALUES (?, ?, ?)",
+                (chat_id, hint, now),
+            )
+    except sqlite3.OperationalError:
+        return False  # locked: the hint waits for another time
     return cursor.rowcount == 1
 
 

@@ -25,7 +25,15 @@ def data_dir() -> Path:
     Always a real folder: the package is installed as files (wheels are unpacked), and the
     corpus reads documents by path, naming the file in its error messages.
     """
-    root = resources.files(DATA_PACKAGE)
+    try:
+        root = resources.files(DATA_PACKAGE)
+    except ModuleNotFoundError:
+        # bot/ imported straight from a checkout (PYTHONPATH) that was never installed:
+        # bot.data exists only through the install's package-dir mapping.
+        raise FileNotFoundError(
+            f"the seed data ({DATA_PACKAGE}) is not installed; install quotebot with "
+            "`make` or `pip install -e .` in the checkout, or `pip install .`"
+        ) from None
     if not isinstance(root, Path):  # e.g. imported from a zip archive
         raise RuntimeError(f"{DATA_PACKAGE} must be installed as files, not in {root!r}")
     return root

@@ -15,6 +15,7 @@ import asyncio
 import functools
 import random
 import sqlite3
+import warnings
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -366,6 +367,13 @@ class QuoteStore:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
         finally:
             self._thread.shutdown()  # the worker is idle by now: this returns at once
+
+    def __del__(self) -> None:
+        # Like an unclosed file: a store dropped without close() had a thread and a
+        # connection left to the garbage collector (the tests turn this into a failure).
+        if not self._closed:
+            message = f"unclosed QuoteStore {self.path}"
+            warnings.warn(message, ResourceWarning, stacklevel=2, source=self)
 
     async def __aenter__(self) -> QuoteStore:
         return self

@@ -1,9 +1,12 @@
-"""Shared fixtures: the seed catalog, a seeded store in tmp_path, an isolated environment."""
+"""Shared fixtures: the seed catalog, a seeded store in tmp_path, an isolated environment;
+and the check that no test leaves a thread running (an unclosed store's thread)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,22 @@ from bot.seed_data import CATALOG_FILE, data_file
 from bot.store import QuoteStore
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind() -> Iterator[None]:
+    """Fail a test that leaves a non-daemon thread running, such as the thread of a store it
+    never closed: in the bot, such a thread keeps the process from exiting. (Autouse, so it
+    is torn down after the test's event loop is closed.)"""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0  # room for threads that are already finishing
+    while left := [
+        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+    ]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the test left threads running: {sorted(t.name for t in left)}")
+        left[0].join(0.05)
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@ user meets them through the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -213,3 +215,26 @@ async def test_paging_buttons_expire_after_the_documented_age(tmp_path: Path) ->
         bot.app.bot_data.results.clock = lambda: time.time() + week + 60
         assert await bot.press(listed, forward) == []
         assert bot.last_callback_answer().get("text") == render.STALE_BUTTON
+
+
+async def test_an_import_holding_the_write_lock_does_not_hold_up_searches(
+    bot: BotHarness,
+) -> None:
+    await bot.send("/help")  # the start-up daily pass writes too: let it start, and finish
+    for _ in range(200):
+        if not bot.app.bot_data.daily.busy:
+            break
+        await asyncio.sleep(0.01)
+    importer = sqlite3.connect(bot.app.bot_data.store.path, isolation_level=None, timeout=0)
+    importer.execute("BEGIN IMMEDIATE")  # what a long import does
+    try:
+        started = time.monotonic()
+        listed = (await bot.send("/search torture"))[0]
+        first = texts(await bot.send("fair trial"))
+        assert time.monotonic() - started < 2.0  # SQLite's busy timeout is 5 s
+        assert "Search “torture”" in listed.text and "Search “fair trial”" in first[0]
+        page = texts(await bot.press(listed, dict(buttons(listed))["▶"]))
+        assert "2/" in page[0]  # kept in memory meanwhile
+    finally:
+        importer.execute("ROLLBACK")
+        importer.close()

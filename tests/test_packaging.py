@@ -190,6 +190,15 @@ def test_installed_package_is_the_wheel_and_reads_its_own_data(installed: Instal
     assert ROOT not in module.parents
 
 
+def test_uninstalled_checkout_says_what_to_do(installed: Installed) -> None:
+    """bot/ put on the path straight from the checkout, without installing it, has no
+    bot.data: a one-line error that says how to install, not a traceback."""
+    done = installed.run("python", "-m", "bot", "seed", PYTHONPATH=str(ROOT))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "seed data (bot.data) is not installed" in done.stderr
+
+
 def test_installed_chat_and_run_without_token_open_the_console(installed: Installed) -> None:
     chat = installed.run("quotebot", "chat", stdin="/who hall\n")
     assert chat.returncode == 0, chat.stderr

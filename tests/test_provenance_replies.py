@@ -245,7 +245,7 @@ async def test_long_roles_and_sources_stay_within_telegrams_limit(bot: BotHarnes
     ):
         assert messages and all(len(m.text) <= 4096 for m in messages)
         assert "went wrong" not in messages[-1].text
-        assert ("P" * 300) in messages[-1].text
+        assert "Source: " + "P" * 299 + "…" in messages[-1].text
     inline = await bot.inline(f"#{number}")  # the fake checks the result's text like a send
     assert inline["results"][0]["id"] == f"q{number}"
 

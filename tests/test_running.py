@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,15 @@ def test_console_is_scriptable_in_private_and_group_chats(
     after_group = out.split("now in a group chat")[1]
     assert "Human Rights Watch" in after_group
     assert after_group.count("bot:") == 1  # @OtherBot and unknown commands are ignored
+
+
+def test_console_shows_a_file_the_bot_sends(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/export case:pavlov csv\n"))
+    assert main(["chat", "--db", str(isolated_env / "q.db")]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(
+        r"bot sent a file: quotebot-case-pavlov-\d{8}-\d{4}\.csv \([\d,]+ bytes\)", out
+    )
+    assert "  | id,text,speaker," in out and "quote* for case:pavlov" in out, err

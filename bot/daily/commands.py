@@ -16,8 +16,8 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
 from bot import render
@@ -252,12 +252,7 @@ async def on_daily_button(update: Update, context: Context) -> None:
     await query.answer(answer)
     text, markup = await status_view(service, chat.id, settings.timezone)
     try:
-        await query.edit_message_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
+        await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise

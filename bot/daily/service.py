@@ -26,8 +26,6 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from telegram import LinkPreviewOptions
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -289,9 +287,7 @@ class DailyService:
 
         quote = claim.quote
         kwargs: dict[str, Any] = {
-            "parse_mode": ParseMode.HTML,
-            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True),
-            "link_preview_options": LinkPreviewOptions(is_disabled=True),
+            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True)
         }
         try:
             if isinstance(self.bot.rate_limiter, PriorityRateLimiter):
@@ -395,6 +391,7 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
             base_url=f"{settings.api_url}/bot",
             base_file_url=f"{settings.api_url}/file/bot",
             rate_limiter=PriorityRateLimiter(),
+            defaults=render.BOT_DEFAULTS,
         )
         async with bot:
             service = DailyService(store, bot)

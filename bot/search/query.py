@@ -281,32 +281,38 @@ def parse_query(text: str) -> ParsedQuery:
 
 
 class Vocabulary:
-    """Word keys of the corpus bucketed by (first letter, length), for a bounded fuzzy scan."""
+    """Word keys of the corpus bucketed by (first letter, length) and by (second letter,
+    length), for a bounded fuzzy scan that still reaches a typo in the first letter."""
 
     def __init__(self, keys: Iterable[str]) -> None:
         self._buckets: dict[tuple[str, int], list[str]] = {}
+        self._by_second: dict[tuple[str, int], list[str]] = {}
         count = 0
         for key in keys:
             if key:
                 self._buckets.setdefault((key[0], len(key)), []).append(key)
+                if len(key) >= 4:
+                    self._by_second.setdefault((key[1], len(key)), []).append(key)
                 count += 1
         self.size = count
 
     def near(self, key: str, edits: int = 2, limit: int = 64) -> list[tuple[str, int]]:
-        """Keys within ``edits`` edits of ``key`` starting with its first or second letter
-        (a swap of the first two letters is a common typo)."""
+        """Keys within ``edits`` edits of ``key`` that start with its first or second letter
+        (a swap of the first two letters, or a letter typed before the word), or whose second
+        letter is its first or second (the first letter replaced or dropped)."""
         if not key:
             return []
-        found: list[tuple[str, int]] = []
-        for first in dict.fromkeys(key[:2]):
-            for length in range(max(1, len(key) - edits), len(key) + edits + 1):
-                bucket = self._buckets.get((first, length))
+        found: dict[str, int] = {}
+        lengths = range(max(1, len(key) - edits), len(key) + edits + 1)
+        scans = [(self._buckets, first) for first in dict.fromkeys(key[:2])]
+        if len(key) >= 4:
+            scans += [(self._by_second, letter) for letter in dict.fromkeys(key[:2])]
+        for buckets, letter in scans:
+            for length in lengths:
+                bucket = buckets.get((letter, length))
                 if bucket:
-                    found.extend(
-                        (term, int(dist))
-                        for term, dist, _ in process.extract(
-                            key, bucket, scorer=OSA.distance, score_cutoff=edits, limit=limit
-                        )
-                    )
-        found.sort(key=lambda td: td[1])
-        return found[:limit]
+                    for term, dist, _ in process.extract(
+                        key, bucket, scorer=OSA.distance, score_cutoff=edits, limit=limit
+                    ):
+                        found[term] = int(dist)
+        return sorted(found.items(), key=lambda td: td[1])[:limit]

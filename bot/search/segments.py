@@ -24,7 +24,7 @@ from bot.search.query import NAME_STOP_WORDS, clean_query
 
 PART_THRESHOLD = 85.0  # each part must name its thing at least this clearly
 MAX_PART_WORDS = 6  # longer queries are one name or nothing
-WHOLE_IS_ENOUGH = 95.0  # a query naming one thing this well is that one thing
+WHOLE_IS_ENOUGH = 85.0  # a query naming one thing this well is that one thing
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
 ALL_KINDS = (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
 MAX_SUGGESTIONS = 5  # "did you mean" buttons
-SUGGEST_BUDGET = 0.05  # seconds spent checking that suggestions find something
+SUGGEST_BUDGET = 0.02  # seconds spent checking that suggestions find something
 RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
 RANDOM_FROM = 200  # /random with free text picks among this many best matches
 
