@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.catalog import Catalog
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, check_webhook_url, load_settings
 from bot.corpus import parse_file, publication_from_fields
 from bot.corrections import (
     CORRECTABLE,
@@ -34,7 +34,7 @@ from bot.logs import setup_logging
 from bot.provenance import UNKNOWN, ProvenanceError, Publication
 from bot.schema import StoreError
 from bot.seed_data import CATALOG_FILE, data_file
-from bot.store import QuoteStore, stored_speaker_names
+from bot.store import QuoteStore, database_directory_problem, stored_speaker_names
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -224,14 +224,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.token is None:
         print(NO_TOKEN, file=sys.stderr)
         return asyncio.run(cmd_chat(args, settings))
-    settings.check_database_path()
-    webhook_url = args.webhook or settings.webhook_url
+    # The store opens inside the running application: say what is wrong before it starts.
+    if problem := database_directory_problem(settings.db_path):
+        raise SettingsError(f"QUOTEBOT_DB: {problem} (example: QUOTEBOT_DB=/data/quotebot.db)")
+    webhook_url = settings.webhook_url  # checked when the settings were read
+    if args.webhook:
+        webhook_url = check_webhook_url(args.webhook, "--webhook")
     webhook = None
     if webhook_url:
         from bot.webhook import WebhookConfig, new_secret
 
-        if not webhook_url.startswith("https://"):
-            raise SettingsError(f"--webhook: {webhook_url!r} must be an https URL")
         webhook = WebhookConfig(
             url=webhook_url,
             listen=args.listen or settings.webhook_listen,

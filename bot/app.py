@@ -69,8 +69,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
-        .base_url(f"{settings.api_url}/bot")
-        .base_file_url(f"{settings.api_url}/file/bot")
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(render.BOT_DEFAULTS)
         .rate_limiter(rate_limiter or PriorityRateLimiter())

@@ -6,7 +6,6 @@ bad value raises :class:`SettingsError` naming the setting and showing a valid e
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -40,19 +39,15 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def check_database_path(self) -> None:
-        """Refuse a database path whose directory is missing or not writable."""
-        directory = self.db_path.expanduser().resolve().parent
-        if not directory.is_dir():
-            raise SettingsError(
-                f"QUOTEBOT_DB: the directory {directory} does not exist "
-                "(example: QUOTEBOT_DB=/data/quotebot.db)"
-            )
-        if not os.access(directory, os.W_OK):
-            raise SettingsError(
-                f"QUOTEBOT_DB: the directory {directory} is not writable "
-                "(example: QUOTEBOT_DB=/data/quotebot.db)"
-            )
+    @property
+    def base_url(self) -> str:
+        """Where PTB sends Bot API calls (it appends the token and the method)."""
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Where PTB downloads files from (it appends the token and the file path)."""
+        return f"{self.api_url}/file/bot"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -128,6 +123,15 @@ def _check_api_url(url: str) -> str:
     return url
 
 
+def check_webhook_url(url: str, setting: str = "WEBHOOK_URL") -> str:
+    """Telegram delivers webhooks to https URLs only."""
+    if not url.startswith("https://"):
+        raise SettingsError(
+            f"{setting}: {url!r} must be an https URL (example: https://bot.example.org/telegram)"
+        )
+    return url
+
+
 def _check_port(raw: str) -> int:
     try:
         port = int(raw)
@@ -153,11 +157,8 @@ def load_settings(
     if level not in LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     webhook_url = get("WEBHOOK_URL") or None
-    if webhook_url is not None and not webhook_url.startswith("https://"):
-        raise SettingsError(
-            f"WEBHOOK_URL: {webhook_url!r} must be an https URL "
-            "(example: https://bot.example.org/telegram)"
-        )
+    if webhook_url is not None:
+        check_webhook_url(webhook_url)
     secret = get("WEBHOOK_SECRET") or None
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         raise SettingsError(
@@ -176,7 +177,3 @@ def load_settings(
         webhook_port=_check_port(get("WEBHOOK_PORT", "8080") or "8080"),
         webhook_secret=secret,
     )
-
-
-def log_level_number(settings: Settings) -> int:
-    return logging.getLevelNamesMapping()[settings.log_level]

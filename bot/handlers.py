@@ -266,8 +266,11 @@ async def run_quote(update: Update, context: Context, query: str) -> None:
 
 
 async def run_cite(update: Update, context: Context, query: str) -> None:
-    """``/cite N [style]``: the quote's citation in a style (citations.STYLES)."""
+    """``/cite N [style]``: the quote's citation in a style (citations.STYLES); ``/cite apa 7``
+    is understood too."""
     number, _, asked = query.partition(" ")
+    if not re.fullmatch(r"#?\d{1,9}", number) and re.fullmatch(r"#?\d{1,9}", asked):
+        number, asked = asked, number
     style = citations.parse_style(asked) if asked else citations.Style.PLAIN
     if style is None and re.fullmatch(r"#?\d{1,9}", number):
         await reply(update, [render.unknown_style(asked)])

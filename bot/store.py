@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import random
 import sqlite3
 import warnings
@@ -155,6 +156,19 @@ class CaseRow:
     slug: str
     name: str
     quotes: int
+
+
+def database_directory_problem(path: Path) -> str | None:
+    """Why no database can be kept at ``path``: its directory is missing or not writable
+    (SQLite would only say "unable to open database file"); None when it can."""
+    if str(path) == ":memory:":
+        return None
+    directory = path.expanduser().resolve().parent
+    if not directory.is_dir():
+        return f"the directory {directory} does not exist"
+    if not os.access(directory, os.W_OK):  # WAL needs its -wal and -shm files beside it
+        return f"the directory {directory} is not writable"
+    return None
 
 
 def _seed_quotes(data_dir: Path) -> tuple[Catalog, list[Quote]]:
@@ -333,8 +347,8 @@ class QuoteStore:
     @classmethod
     async def open(cls, path: Path | str) -> QuoteStore:
         path = Path(path)
-        if str(path) != ":memory:" and not path.expanduser().parent.is_dir():
-            raise StoreError(f"cannot open database {path}: directory {path.parent} does not exist")
+        if problem := database_directory_problem(path):
+            raise StoreError(f"cannot open database {path}: {problem}")
         # One worker: the connection is created, used and closed on that thread only.
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quotebot-store")
         connect = functools.partial(sqlite3.connect, path, isolation_level=None)

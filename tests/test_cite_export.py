@@ -166,6 +166,7 @@ async def test_cite_an_unknown_style_lists_the_valid_ones(bot: BotHarness) -> No
     for style in ("plain", "apa", "chicago", "csl", "bibtex"):
         assert style in msg.text
     assert "Give a quote number" in only(await bot.send("/cite apa")).text
+    assert only(await bot.send("/cite apa 7")).text == only(await bot.send("/cite 7 apa")).text
     assert "no quote #999" in only(await bot.send("/cite 999 apa")).text
 
 

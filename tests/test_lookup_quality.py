@@ -321,3 +321,25 @@ async def test_a_phrase_of_common_words_finds_its_source(tmp_path: Path) -> None
         assert only_common and all("the is a to of" in h.quote.text for h in only_common[:5])
     finally:
         await store.close()
+
+
+async def test_a_phrase_with_one_unrecognisable_word_ranks_its_source_first(
+    tmp_path: Path,
+) -> None:
+    from bot.catalog import Catalog
+    from bot.corpus import Quote
+
+    texts = [f"A significant step {n}, in the end a vote." for n in range(30)]
+    texts += ["The court found in the nice a significant breach of the rules."]
+    quotes = [
+        Quote(text, "Ann Example", "Lawyer", None, (), "t", n) for n, text in enumerate(texts, 1)
+    ]
+    store = await QuoteStore.open(tmp_path / "phrase.db")
+    try:
+        await store.add_quotes(quotes, Catalog(), "t")
+        lookup = Lookup(store)
+        await lookup.load()
+        hits = (await lookup.search("in the nic a significangt")).hits
+        assert hits and hits[0].quote.id == len(texts)
+    finally:
+        await store.close()

@@ -352,3 +352,14 @@ async def test_installed_bot_answers_on_telegram_and_stops_on_the_stop_signal(
     assert "getUpdates" in logged, "nothing logged at DEBUG?"
     assert TOKEN not in logged and TOKEN.partition(":")[2] not in logged
     assert fake.token_seen == {TOKEN}
+
+
+def test_installed_cite_renders_apa_and_chicago_from_the_shipped_styles(
+    installed: Installed,
+) -> None:
+    db = installed.home / "cite.db"
+    apa = installed.run("quotebot", "cite", "1", "--style", "apa", "--db", str(db))
+    assert apa.returncode == 0, apa.stderr
+    assert apa.stdout.startswith("Amnesty International. (2014, January 9).")
+    chicago = installed.run("quotebot", "cite", "1", "--style", "chicago", "--db", str(db))
+    assert chicago.returncode == 0 and "In text: (Amnesty International 2014)" in chicago.stdout

@@ -141,7 +141,6 @@ class DailyService:
         self.workers, self.lease, self.linger = workers, lease, linger
         self.resend_ambiguous = resend_ambiguous
         self.admin_ttl = admin_ttl
-        self.last_report: PassReport | None = None
         self._admins: dict[tuple[int, int], tuple[datetime, bool]] = {}
         self._lock = asyncio.Lock()
         self._pruned_on: date | None = None
@@ -241,7 +240,6 @@ class DailyService:
             report.finished = self.clock()
             if run_id is not None:
                 await self.deliveries.finish_run(run_id, report.finished, report.as_dict())
-                self.last_report = report
             await self._prune(report.finished)
             return report
 
@@ -388,8 +386,8 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
         assert settings.token is not None
         bot: ExtBot[Any] = ExtBot(
             settings.token,
-            base_url=f"{settings.api_url}/bot",
-            base_file_url=f"{settings.api_url}/file/bot",
+            base_url=settings.base_url,
+            base_file_url=settings.base_file_url,
             rate_limiter=PriorityRateLimiter(),
             defaults=render.BOT_DEFAULTS,
         )

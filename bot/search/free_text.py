@@ -282,6 +282,10 @@ def _candidates(
                     other = [*phrase[:i], alternative, *phrase[i + 1 :]]
                     match = fts_phrase(other)
                     add(ss.fts_ids(conn, match, PER_RELAXED, deadline, restrictions))
+        else:  # a word the corpus does not know: the phrase around it, one word apart
+            near = _phrase_around_unknown(parsed, by_key, phrase)
+            if near:
+                add(ss.fts_ids(conn, near, PER_STAGE, deadline, restrictions))
     # 2. all words, best correction each; then all words with every correction
     if text:
         best = fts_all([_fts_terms(g)[:1] for g in text])
@@ -315,6 +319,26 @@ def _candidates(
         else:
             add(ss.fts_ids(conn, fts_all(others), PER_STAGE, deadline, [*restrictions, named]))
     return list(ids)
+
+
+def _phrase_around_unknown(
+    parsed: ParsedQuery, by_key: dict[str, Group], phrase: Sequence[str]
+) -> str | None:
+    """``NEAR("in the" "a significant", 1)`` for "in the nic a significangt" when "nic"
+    matches nothing: the known runs of the phrase, as far apart as the unknown words."""
+    runs: list[list[str]] = [[]]
+    unknown = 0
+    for w, term in zip(parsed.words, phrase, strict=True):
+        if w.stop or w.key in by_key:
+            runs[-1].append(term)
+        else:
+            unknown += 1
+            if runs[-1]:
+                runs.append([])
+    runs = [r for r in runs if r]
+    if len(runs) < 2 or unknown > 2 or sum(len(r) for r in runs) < 3:
+        return None
+    return "NEAR(" + " ".join(fts_phrase(r) for r in runs) + f", {unknown})"
 
 
 def _named_restriction(state: Indexes, group: Group) -> ss.Restriction | None:

@@ -79,7 +79,7 @@ def build_indexes(conn: sqlite3.Connection, index: ss.IndexState) -> Indexes:
         speakers={s.id: s for s in data.speakers},
         cases={c.id: c for c in data.cases},
         orgs={o.id: o for o in data.organisations},
-        stale=index.rebuilt == "skipped",
+        stale=index.rebuilt is ss.Rebuild.SKIPPED,
     )
 
 

@@ -195,7 +195,6 @@ class NameIndex:
             key=lambda es: (-round(es[1][0], 1), -es[1][1], -es[0].weight, es[0].label),
         )
         return [(entry, round(s[0], 1)) for entry, s in ranked[:limit]]
-        return ranked[:limit]
 
     def word_entities(self, word: QueryWord, fuzzy: bool) -> dict[tuple[NameKind, int], float]:
         """Entities one search word names (a word of their name or alias), with 0..1 quality."""

@@ -68,7 +68,6 @@ MAX_QUERY_WORDS = 10
 NAME_THRESHOLD = 70.0
 SEARCH_THRESHOLD = 50.0
 SUGGEST_THRESHOLD = 55.0  # names offered as "did you mean" when nothing clears a threshold
-FILTER_KINDS = ("who", "case", "org")
 
 
 def _words(text: str) -> frozenset[str]:

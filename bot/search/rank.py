@@ -87,7 +87,13 @@ def rank(
     if not groups:
         return []
     by_word = {g.word.key: g for g in groups}
-    steps = [{w.key, *by_word[w.key].terms} if w.key in by_word else {w.key} for w in query]
+    # What each query word may be in a verbatim run; a content word the corpus does not
+    # know at all (no group) stands for any one word: "in the nic a significant" still
+    # holds the source phrase whose third word was mistyped beyond recognition.
+    steps: list[set[str] | None] = [
+        {w.key, *by_word[w.key].terms} if w.key in by_word else ({w.key} if w.stop else None)
+        for w in query
+    ]
     weights = [g.weight(total_docs) for g in groups]
     total_weight = sum(weights)
     table = _lookup(groups)
@@ -96,7 +102,7 @@ def rank(
     order = sorted(major, key=lambda gi: groups[gi].word.position)
     pairs = list(itertools.pairwise(order))
     named = [gi for gi, g in enumerate(groups) if g.entities]
-    verbatim_possible = len(steps) > 1
+    verbatim_possible = len(steps) > 1 and any(step is not None for step in steps)
     nowhere: list[list[int]] = [[] for _ in groups]  # shared: read, never written
     ranked = []
     for cand in candidates:
@@ -135,7 +141,7 @@ def rank(
             score = 100.0 * coverage
         verbatim = (
             verbatim_possible
-            and all(not step.isdisjoint(vocabulary) for step in steps)
+            and all(step is None or not step.isdisjoint(vocabulary) for step in steps)
             and _holds(words, steps)
         )
         minor = sum(1 for gi in minors if best[gi]) if minors else 0
@@ -144,11 +150,20 @@ def rank(
     return ranked
 
 
-def _holds(words: Sequence[str], steps: Sequence[set[str]]) -> bool:
-    """Whether ``words`` has a run whose i-th word is in ``steps[i]``, for every i."""
-    first, n = steps[0], len(steps)
+def _holds(words: Sequence[str], steps: Sequence[set[str] | None]) -> bool:
+    """Whether ``words`` has a run whose i-th word is in ``steps[i]`` (any word for None),
+    for every i."""
+    while steps and steps[0] is None:  # leading wildcards: any words before the run
+        steps = steps[1:]
+    if not steps:
+        return False
+    first, n = steps[0] or set(), len(steps)
     starts = [i for i, w in enumerate(words[: len(words) - n + 1]) if w in first]
-    return any(all(words[i + j] in steps[j] for j in range(1, n)) for i in starts)
+    return any(all(_step_holds(words[i + j], steps[j]) for j in range(1, n)) for i in starts)
+
+
+def _step_holds(word: str, step: set[str] | None) -> bool:
+    return step is None or word in step
 
 
 def highlight(text: str, groups: Sequence[Group]) -> tuple[tuple[int, int], ...]:

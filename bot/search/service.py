@@ -103,7 +103,7 @@ class Lookup:
             # FTS5 is current anyway (triggers); only typo corrections miss the new words.
             log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
             max_id = max_quote_id(conn)
-            self.last_index = ss.IndexState(max_id, -1, -1, "skipped", 0.0)
+            self.last_index = ss.IndexState(max_id, -1, -1, ss.Rebuild.SKIPPED, 0.0)
         state = build_indexes(conn, self.last_index)
         self._state = state
         self.answers.clear()

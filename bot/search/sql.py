@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.schema import max_quote_id, placeholders, transaction
@@ -47,18 +48,22 @@ WHERE t.id > ? AND length(t.key) BETWEEN 3 AND {MAX_KEY_FOR_DELETES}
 ORDER BY 1, 2"""
 
 
+class Rebuild(StrEnum):
+    """What a refresh did to the persisted search index."""
+
+    NONE = "none"  # it was up to date
+    INCREMENTAL = "incremental"  # the new quotes' words were added
+    FULL = "full"  # rebuilt from every quote (quotes changed or removed, or a new version)
+    SKIPPED = "skipped"  # could not write (a read-only database): searched as it is
+
+
 @dataclass(frozen=True)
 class IndexState:
     max_id: int
     count: int
     terms: int
-    rebuilt: str  # "none" | "incremental" | "full" (| "skipped": could not write)
+    rebuilt: Rebuild
     seconds: float
-
-
-def indexed_max_id(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM search_state WHERE name = 'max_id'").fetchone()
-    return int(row[0]) if row else -1
 
 
 def refresh_index(conn: sqlite3.Connection, *, force: bool = False) -> IndexState:
@@ -69,7 +74,7 @@ def refresh_index(conn: sqlite3.Connection, *, force: bool = False) -> IndexStat
     count = int(conn.execute("SELECT count(*) FROM quotes").fetchone()[0])
     fresh = state.get("version") == INDEX_VERSION and not force
     if fresh and state.get("max_id") == max_id and state.get("count") == count:
-        return IndexState(max_id, count, _term_count(conn), "none", 0.0)
+        return IndexState(max_id, count, _term_count(conn), Rebuild.NONE, 0.0)
     with transaction(conn):
         old_max = int(state.get("max_id", 0))
         added = 0
@@ -78,10 +83,10 @@ def refresh_index(conn: sqlite3.Connection, *, force: bool = False) -> IndexStat
             added = int(added[0])
         if fresh and count - int(state.get("count", 0)) == added:
             _add_vocabulary(conn, old_max)
-            kind = "incremental"
+            kind = Rebuild.INCREMENTAL
         else:
             _rebuild(conn)
-            kind = "full"
+            kind = Rebuild.FULL
         conn.executemany(
             "INSERT OR REPLACE INTO search_state (name, value) VALUES (?, ?)",
             [("version", INDEX_VERSION), ("max_id", max_id), ("count", count)],
