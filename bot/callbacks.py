@@ -85,8 +85,10 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     if found.withdrawn:  # withdrawn since the list was made: say so on its page
         await query.answer()
         text = withdrawn_notice(found)
-        markup = render.pager_keyboard(token, index, total, found, omit=results.omit)
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        markup = render.pager_keyboard(
+            token, index, total, found, omit=results.omit, export=results.export
+        )
+        await query.edit_message_text(text, reply_markup=markup)
         return
     text = render.render_quote(
         found, matched=results.spans[index], position=(index + 1, total), heading=results.heading
