@@ -317,7 +317,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if not db.exists():
         OUT.mkdir(parents=True, exist_ok=True)
         print(f"building {db} …", flush=True)
-        await build(args.scale, db, reuse=False)
+        await build(args.scale, db, reuse=False, generator="gen")
     plan = await workload(db, args.updates, args.seed)
     baseline = await run_baseline(plan, args.seed)
     trace = Trace()

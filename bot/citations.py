@@ -26,6 +26,7 @@ import html
 import io
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -267,8 +268,18 @@ def _ignore_unknown(_: object) -> None:
     """citeproc-py's callback for a citation of an unregistered item: none here."""
 
 
+# citeproc-py takes 25-50 ms a citation (pure Python), so the bot calls :func:`process` in a
+# worker thread (bot/handlers.py); the lock keeps the cached style objects to one thread.
+_PROCESSOR = threading.Lock()
+
+
 def process(quote: StoredQuote, style: Style) -> Processed:
     """``quote``'s reference and in-text citation in ``style`` (APA or Chicago)."""
+    with _PROCESSOR:
+        return _process(quote, style)
+
+
+def _process(quote: StoredQuote, style: Style) -> Processed:
     file_name, style_name = PROCESSED[style]
     item = csl_item(quote)
     source = CiteProcJSON([_shielded(item)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -285,7 +286,7 @@ async def send_citation(update: Update, quote: StoredQuote, style: citations.Sty
         return
     label = citations.LABELS[style]
     if style in citations.PROCESSED:
-        processed = citations.process(quote, style)
+        processed = await asyncio.to_thread(citations.process, quote, style)
         text = render.cite_processed(quote, processed)
     else:
         text = render.cite_code(quote, label, citations.entry(quote, style))

@@ -104,7 +104,8 @@ def help_text(bot_username: str | None = None) -> str:
         "Names forgive typos, partial names and Cyrillic (Аблязов). "
         f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
         f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
-        "the Share button under a quote does it for you.",
+        "the Share button under a quote does it for you. "
+        "In a private chat with me, any text you send is searched, as /search does.",
     ]
     return "\n".join(lines)
 

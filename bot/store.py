@@ -27,8 +27,8 @@ from bot import publications
 from bot.catalog import Catalog
 from bot.corpus import Quote, parse_file
 from bot.importing import ImportReport, add_quotes, fingerprint
-from bot.provenance import UNKNOWN, Publication
 from bot.provenance_file import SourcesFile
+from bot.publications import LazyPublication, PublicationColumns
 from bot.schema import StoreError, configure, max_quote_id, migrate, placeholders
 from bot.seed_data import CATALOG_FILE, SEED_DOCUMENT, SOURCES_FILE, data_dir
 
@@ -94,7 +94,8 @@ class StoredQuote:
     date: str | None
     cases: tuple[str, ...]
     # Where the statement was published (bot.provenance); UNKNOWN until a record says more.
-    publication: Publication = UNKNOWN
+    # Read from the database, it is built on first use (see LazyPublication).
+    publication: LazyPublication = LazyPublication()  # noqa: RUF009 (a descriptor-typed field)
     # Corrections (bot/corrections.py): when and why it was withdrawn (a withdrawn quote is
     # only ever shown as such), and when it was last corrected (shown in its views).
     withdrawn: Withdrawal | None = None
@@ -115,7 +116,7 @@ class StoredQuote:
             position,
             date,
             tuple(cases.split("\x1f")) if cases else (),
-            publications.publication_from_row(tuple(row[10:_PUBLICATION_END])),
+            PublicationColumns(tuple(row[10:_PUBLICATION_END])),
             Withdrawal(withdrawn_at, withdrawn_reason or "") if withdrawn_at else None,
             corrected_at,
         )

@@ -1,6 +1,7 @@
-"""Pure lookup logic: query cleaning, normalisation, transliteration, typo tolerance, name
-matching and ranking. No I/O: :mod:`bot.search.service` asks the store for candidates and ranks them
-with the functions here.
+"""Pure lookup logic: query cleaning, parsing, normalisation, transliteration and typo
+tolerance, and the design of the scores that :mod:`bot.search.names` (name matching) and
+:mod:`bot.search.rank` (ranking) implement. No I/O: :mod:`bot.search.service` asks the store
+for candidates.
 
 Queries
 -------

@@ -1,6 +1,6 @@
 """The lookup service behind /who, /case, /search and filtered /random.
 
-:class:`Lookup` keeps small in-memory indexes (:mod:`bot.lookup_index`) and asks the store for
+:class:`Lookup` keeps small in-memory indexes (:mod:`bot.search.indexes`) and asks the store for
 everything else. Each lookup is one :meth:`bot.store.QuoteStore.run` unit of work: freshness
 check, name matching or free-text search (:mod:`bot.search.free_text`), and fetching the quotes all
 happen in one trip to the database thread. Recent answers are remembered (:class:`Answers`).
