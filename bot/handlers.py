@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.flood import Decision, Verdict
 from bot.render_trail import withdrawn_notice
 from bot.result_lists import ResultSet
+from bot.schema import data_version
 from bot.search.service import LookupResult
 from bot.store import StoredQuote
 
@@ -77,9 +78,12 @@ def flood_check(
 async def guarded(
     update: Update, context: Context, command: str, *, repeatable: bool = False
 ) -> bool:
-    """True when this command should be answered. ``repeatable``: the same command from the
-    same user moments ago got the same answer, so it is answered once (lookups only; never
-    for commands that change state or whose answer may differ)."""
+    """True when this command should be answered. ``repeatable`` (lookups): the same command
+    from the same user moments ago got the same answer, so it is answered once -- unless
+    the statements changed in between (an import or a correction from another process),
+    which the repeat key carries. Never for commands that change state or vary (/random)."""
+    if repeatable:
+        command += f" @{await context.bot_data.store.run(data_version)}"
     decision = flood_check(update, context, command, repeatable=repeatable)
     if decision.verdict is Verdict.SLOW_DOWN:
         await reply(update, [render.slow_down(decision.wait)])
@@ -366,14 +370,19 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
+# Same question, same answer (until the statements change): a repeat moments later from the
+# same user is a double tap. Not /random (asking again is the point), nor anything new by
+# default: a command that changes state must never be suppressed.
+LOOKUPS = frozenset({"who", "case", "search", "quote", "cite", "export"})
+
+
 def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
     """The PTB callback for ``/name argument``: flood guard, then the command's runner."""
     runner = RUNNERS[name]
 
     async def handle(update: Update, context: Context) -> None:
         query = argument(update, context)
-        # Asking again for a random quote is the point: it is never a repeat.
-        if await guarded(update, context, f"/{name} {query}", repeatable=name != "random"):
+        if await guarded(update, context, f"/{name} {query}", repeatable=name in LOOKUPS):
             await runner(update, context, query)
 
     handle.__name__ = name

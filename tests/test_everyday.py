@@ -238,3 +238,15 @@ async def test_an_import_holding_the_write_lock_does_not_hold_up_searches(
     finally:
         importer.execute("ROLLBACK")
         importer.close()
+
+
+async def test_a_repeat_is_answered_again_when_the_statements_changed(
+    bot: BotHarness, clock: Clock
+) -> None:
+    assert "Kazakhstan persecutes" in texts(await bot.send("/quote 3"))[0]
+    editor = sqlite3.connect(bot.app.bot_data.store.path, isolation_level=None)
+    editor.execute("UPDATE quotes SET role = 'Corrected role' WHERE id = 3")  # another process
+    editor.close()
+    again = texts(await bot.send("/quote 3"))
+    assert len(again) == 1 and "Corrected role" in again[0]
+    assert await bot.send("/quote 3") == []  # unchanged since: a double tap
