@@ -171,6 +171,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def is_locked(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY/SQLITE_LOCKED: another connection holds the lock (worth a retry)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: all or nothing."""
