@@ -498,7 +498,7 @@ class QuoteStore:
     # -- writing --------------------------------------------------------------------------
 
     async def add_quotes(
-        self, quotes: Sequence[Quote], catalog: Catalog, source: str, *, dry_run: bool = False
+        self, quotes: Iterable[Quote], catalog: Catalog, source: str, *, dry_run: bool = False
     ) -> ImportReport:
         """Add quotes in one transaction; existing ones (same speaker and text) keep their id.
         ``dry_run``: report what would be created, write nothing."""
