@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from bot import citations, export, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
+from bot.render_trail import withdrawn_notice
 from bot.result_lists import ResultSet
 from bot.schema import data_version
 from bot.search.service import LookupResult
@@ -217,11 +218,16 @@ PLAIN_TEXT_HINT = "plain-text-search"  # chat_hints key: the hint below was show
 
 async def plain_text(update: Update, context: Context) -> None:
     """Private chats only (the filter sees to it): a message that is not a command is a
-    search; the first time in a chat, a line says so and points to /who, /case, /help."""
+    search (a bare number, ``7`` or ``#7``, is that quote, as in inline mode); the first time
+    in a chat, a line says so and points to /who, /case, /help."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.via_bot is not None:
         return  # a quote the user sent through inline mode is not a question
     query = clean_argument(message.text or "")
+    if re.fullmatch(r"#?\d{1,9}", query):
+        if await guarded(update, context, f"/quote {query.lstrip('#')}", repeatable=True):
+            await run_quote(update, context, query)
+        return
     if not query or not await guarded(update, context, f"/search {query}", repeatable=True):
         return
     note = ""
@@ -250,9 +256,13 @@ async def quote_from_argument(
     if match is None:
         await reply(update, [render.USAGE[command]])
         return None
-    found = await context.bot_data.store.get_quote(int(match.group(1)))
+    # Withdrawn ones too: an old citation of #7 learns it was withdrawn, and why.
+    found = await context.bot_data.store.get_quote_record(int(match.group(1)))
     if found is None:
         await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+    elif found.withdrawn:
+        await reply(update, [withdrawn_notice(found)])
+        return None
     return found
 
 

@@ -139,6 +139,7 @@ async def test_plain_text_in_private_is_a_search_with_a_hint_the_first_time(
         assert "Search “torture”" in first[0] and "<u>" in (await bot.send("ill-treatment"))[0].html
         assert not texts(await bot.send("fair trial"))[0].startswith("Tip:")
         assert await bot.send("torture", chat_id=GROUP) == []  # groups: plain text is ignored
+        assert "Kazakhstan persecutes" in texts(await bot.send("#3"))[0]  # a number: that quote
     async with running_bot(tmp_path / "q.db") as bot:  # a restart: the hint is not repeated
         again = texts(await bot.send("extradition"))
         assert len(again) == 1 and not again[0].startswith("Tip:")
