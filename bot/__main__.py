@@ -152,7 +152,12 @@ async def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     for q in quotes:
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
         source = source_text(q.publication)
-        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n")
+        state = ""
+        if q.withdrawn:
+            state = f"    WITHDRAWN on {q.withdrawn.at[:10]}: {q.withdrawn.reason}\n"
+        elif q.corrected_at:
+            state = f"    corrected {q.corrected_at[:10]} (quotebot history {q.id})\n"
+        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n{state}")
     return 0
 
 

@@ -255,9 +255,10 @@ async def test_export_is_flood_guarded(bot: BotHarness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "ids"), [("/who hall", [1, 2]), ("/case shalabayeva", [7, 8, 9])]
+    ("command", "ids"),
+    [("/who hall", [1, 2]), ("/case shalabayeva", [7, 8, 9]), ("/search torture", [1, 2, 6, 8])],
 )
-async def test_the_export_button_on_who_and_case_lists(
+async def test_the_export_button_on_who_case_and_search_lists(
     bot: BotHarness, command: str, ids: list[int]
 ) -> None:
     listing = only(await bot.send(command))
@@ -268,6 +269,7 @@ async def test_the_export_button_on_who_and_case_lists(
     assert button_data(paged, render.EXPORT_BUTTON) == data
     _sent, text = document_of(await bot.press(listing, data))
     assert ids_in_markdown(text) == ids
+    assert f"1/{len(ids)}" in listing.text  # the export holds what the list pages through
     assert bot.last_callback_answer().get("text") is None
 
 
