@@ -12,7 +12,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
-from bot import citations, export, render, result_lists
+from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
 from bot.result_lists import ResultSet
@@ -66,7 +66,8 @@ def flood_check(
     return context.bot_data.flood.check(
         chat.id,
         user.id if user else 0,
-        command,
+        # After /lang the same command has a new answer: not a repeat.
+        f"{command} [{i18n.current()}]",
         private=not is_group(update),
         repeatable=repeatable,
         exempt=exempt,
