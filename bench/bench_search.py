@@ -196,7 +196,8 @@ def make_queries(conn: sqlite3.Connection, corpus: Any, scale: int) -> list[dict
     def quote() -> tuple[int, list[str]]:
         qid = rng.randint(1, max_id)
         text = conn.execute("SELECT text FROM quotes WHERE id = ?", (qid,)).fetchone()[0]
-        words = [w.strip(".,!…’s").lower() for w in text.split()]
+        words = [w.strip(".,!…").lower() for w in text.split()]
+        words = [w[:-2] if w.endswith(("’s", "'s")) else w for w in words]
         return qid, [w for w in words if w.isalpha()]
 
     queries: list[dict[str, Any]] = []

@@ -11,18 +11,21 @@ import asyncio
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, check_webhook_url, load_settings
-from bot.corpus import parse_file, publication_from_fields
+from bot.corpus import Quote, publication_from_fields, read_file
 from bot.curation import review_lines
+from bot.documents import Progress
 from bot.logs import setup_logging
+from bot.progress import ImportProgress
 from bot.provenance import UNKNOWN, ProvenanceError, Publication
 from bot.schema import StoreError
+from bot.search.sql import refresh_index
 from bot.seed_data import CATALOG_FILE, data_file
 from bot.store import QuoteStore, database_directory_problem, stored_speaker_names
 from bot.text import DocumentError
@@ -44,9 +47,10 @@ def emit_json(value: Any) -> None:
 
 
 async def open_store(
-    args: argparse.Namespace, settings: Settings, *, seed: bool = True
+    args: argparse.Namespace, settings: Settings, *, seed: bool = True, check: bool = False
 ) -> QuoteStore:
-    store = await QuoteStore.open(settings.db_path)
+    """The store (seeded when empty); ``check``: refuse a damaged file (quick_check)."""
+    store = await QuoteStore.open(settings.db_path, check=check)
     if seed:
         try:
             await store.ensure_seeded()
@@ -64,22 +68,62 @@ async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("import")
-async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+@dataclass(frozen=True)
+class _ImportPlan:
+    path: Path
+    catalog: Catalog
+    quotes: Iterator[Quote]  # read from the file while the import writes them
+    progress: Progress
+    settings: Settings
+    creates_database: bool
+
+
+def _plan_import(args: argparse.Namespace, settings: Settings) -> _ImportPlan:
+    """Everything the import checks before it opens the database (sync: files only)."""
     catalog = Catalog.load(data_file(CATALOG_FILE))
     path = Path(args.file)
     publication = document_publication(args, path)
-    # Refuse a bad document before the database is opened (or created and seeded); the
-    # speakers already stored win when an attribution line is split.
+    if not path.is_file():
+        raise DocumentError(str(path), 1, "no such file")
+    # The speakers already stored win when an attribution line is split.
     known = [*stored_speaker_names(settings.db_path), *(args.speaker or [])]
-    quotes = parse_file(path, catalog, args.source, known_speakers=known, publication=publication)
     if args.dry_run and not settings.db_path.is_file():
         # Nothing to write into: show what an import into a fresh (seeded) database does.
         settings = replace(settings, db_path=Path(":memory:"))
-    async with await open_store(args, settings) as store:
-        report = await store.add_quotes(
-            quotes, catalog, args.source or path.name, dry_run=args.dry_run
-        )
+    progress = Progress(total=path.stat().st_size)
+    quotes = read_file(
+        path, catalog, args.source, known_speakers=known, publication=publication, progress=progress
+    )
+    creates = str(settings.db_path) != ":memory:" and not settings.db_path.exists()
+    return _ImportPlan(path, catalog, quotes, progress, settings, creates)
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@command("import")
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    plan = _plan_import(args, settings)
+    # The document is read while it is written, in one transaction: a bad record anywhere
+    # rolls everything back, and memory stays flat however large the file.
+    try:
+        async with await open_store(args, plan.settings) as store:
+            with ImportProgress(plan.progress, args.quiet) as bar:
+                report = await store.add_quotes(
+                    bar.counted(plan.quotes),
+                    plan.catalog,
+                    args.source or plan.path.name,
+                    dry_run=args.dry_run,
+                )
+            if report.added and not args.dry_run:
+                # Built now rather than by the bot's next start (seconds at 1M quotes).
+                await store.run(refresh_index)
+    except DocumentError:
+        if plan.creates_database:  # the database this command created goes with it
+            _remove_database(plan.settings.db_path)
+        raise
     for line in review_lines(report):
         print(line)
     return 0
@@ -132,7 +176,7 @@ async def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("stats")
 async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    async with await open_store(args, settings) as store:
+    async with await open_store(args, settings, check=True) as store:
         stats = await store.stats()
     if args.json:
         emit_json(stats)
@@ -140,6 +184,11 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in stats.items():
         print(f"{name}: {value}")
     return 0
+
+
+async def check_database(args: argparse.Namespace, settings: Settings) -> None:
+    store = await open_store(args, settings, check=True)
+    await store.close()
 
 
 NO_TOKEN = """No TELEGRAM_BOT_TOKEN is set, so this is the offline chat console.
@@ -160,6 +209,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # The store opens inside the running application: say what is wrong before it starts.
     if problem := database_directory_problem(settings.db_path):
         raise SettingsError(f"QUOTEBOT_DB: {problem} (example: QUOTEBOT_DB=/data/quotebot.db)")
+    # A damaged or too new database is refused now, in one line, before waiting for Telegram.
+    asyncio.run(check_database(args, settings))
     webhook_url = settings.webhook_url  # checked when the settings were read
     if args.webhook:
         webhook_url = check_webhook_url(args.webhook, "--webhook")
@@ -376,6 +427,7 @@ def build_parser() -> CommandLine:
     p.add_argument(
         "--dry-run", action="store_true", help="print what the import would create; write nothing"
     )
+    p.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     for name, what in SOURCE_OPTIONS.items():
         p.add_argument(f"--{name}", help=f"statements text only: {what} (CSV/JSON: per row)")
     add("quotes", "list every quote, in source order", lists=True)

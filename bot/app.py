@@ -124,7 +124,9 @@ def register_handlers(app: QuoteBotApp) -> None:
 async def start_resources(app: QuoteBotApp) -> None:
     """post_init: open the store (seeding it if empty), load the lookup indexes, set menus."""
     data = app.bot_data
-    store = await QuoteStore.open(data.settings.db_path)
+    # Writes wait for another process's import (retried for two minutes, 100 ms at a time,
+    # so the writer thread is never held long); reads do not wait at all (see bot.store).
+    store = await QuoteStore.open(data.settings.db_path, write_patience=120, busy_timeout_ms=100)
     await store.ensure_seeded()
     lookup = Lookup(store)
     await lookup.load()

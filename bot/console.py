@@ -1,6 +1,6 @@
 """``quotebot chat``: try the bot in a terminal, with no token and no network.
 
-The real Application and handlers talk to the in-process fake Bot API (bot/offline.py).
+The real Application and handlers talk to the in-process fake Bot API (bot/fake_telegram).
 Replies are shown readably (bold, quotes), buttons as numbered choices; type the number to
 press one. ``@ query`` runs inline mode, ``/group`` and ``/private`` switch chats, ``/admin``
 and ``/member`` switch between a group admin and a member, ``/quit`` leaves. The first screen

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot import attribution
+from bot import attribution, documents
 from bot.catalog import Catalog
 from bot.provenance import (
     UNKNOWN,
@@ -113,74 +112,121 @@ def parse_statements(
     known_speakers: Iterable[str] = (),
     publication: Publication = UNKNOWN,
 ) -> list[Quote]:
-    """Parse the statements format: quote line, then ``NameRole -`` line, repeated.
+    """:func:`read_statements` of a whole text in memory."""
+    text = decode(data, source) if isinstance(data, bytes) else data
+    lines = enumerate(text.splitlines(), start=1)
+    return list(
+        read_statements(
+            lines, catalog, source, known_speakers=known_speakers, publication=publication
+        )
+    )
+
+
+def _with_last(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
+    """The non-blank lines (a lone ``-`` is blank too), stripped, each with whether it is
+    the document's last: one line of lookahead."""
+    pending: tuple[int, str] | None = None
+    for number, raw in lines:
+        line = raw.strip()
+        if not line or line == "-":
+            continue
+        if pending is not None:
+            yield (*pending, False)
+        pending = (number, line)
+    if pending is not None:
+        yield (*pending, True)
+
+
+def read_statements(
+    lines: Iterable[tuple[int, str]],
+    catalog: Catalog,
+    source: str = "statements.txt",
+    *,
+    known_speakers: Iterable[str] = (),
+    publication: Publication = UNKNOWN,
+) -> Iterator[Quote]:
+    """Parse the statements format from numbered lines: quote line, then ``NameRole -``
+    line, repeated; each quote is yielded as soon as its attribution is read.
 
     The document may start with a lone ``-``; the last attribution may lack its dash.
     Raises :class:`DocumentError` naming the line of the first problem; attributions whose
-    name cannot be told from the role are all reported at once, each with its candidates.
-    Every quote gets ``publication`` (the document's one source, given by the curator).
+    name cannot be told from the role are all reported at once (at the end), each with its
+    candidates. Every quote gets ``publication`` (the document's one source, given by the
+    curator).
     """
-    text = decode(data, source) if isinstance(data, bytes) else data
-    lines = [(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1)]
-    lines = [(n, line) for n, line in lines if line and line != "-"]
-    if not lines:
-        raise DocumentError(source, 1, "the document is empty: no quotes found")
+    # Longest first, once per document: the split tries them in this order on every line.
+    known = tuple(
+        sorted(
+            {*catalog.speaker_names, *(o.name for o in catalog.organisations), *known_speakers},
+            key=len,
+            reverse=True,
+        )
+    )
     speakers = _Speakers()
-    quotes: list[Quote] = []
     unclear: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
-    last_index = len(lines) - 1
-    for index, (number, line) in enumerate(lines):
+    position = 0
+    for number, line, last in _with_last(lines):
         if pending is None:
             if _is_attribution_line(line):
                 raise DocumentError(source, number, "an attribution with no quote before it")
-            if index == last_index:
+            if last:
                 raise DocumentError(source, number, "a quote with no attribution after it")
             pending = (number, line)
             continue
-        if not _is_attribution_line(line) and index != last_index:
+        if not _is_attribution_line(line) and not last:
             raise DocumentError(source, pending[0], "a quote with no attribution after it")
         if len(line) > _MAX_ATTRIBUTION:
             raise DocumentError(source, number, "expected an attribution line (Name Role -)")
         try:
-            name, role = speakers.canonical(*split_attribution(line, catalog, known_speakers))
+            name, role = speakers.canonical(*attribution.split_attribution(line, known))
         except attribution.SplitUnclear as exc:
             unclear.append((number, str(exc)))
             name, role = "", ""
         quote_line, quote_text = pending
-        quotes.append(
-            Quote(
-                text=quote_text,
-                speaker=name,
-                role=role,
-                organisation=catalog.find_organisation(name, role),
-                cases=catalog.find_cases(quote_text),
-                source=source,
-                position=len(quotes) + 1,
-                line=quote_line,
-                publication=publication,
-            )
-        )
+        position += 1
         pending = None
+        if unclear:
+            continue  # the document will be refused: nothing more to yield
+        yield Quote(
+            text=quote_text,
+            speaker=name,
+            role=role,
+            organisation=catalog.find_organisation(name, role),
+            cases=catalog.find_cases(quote_text),
+            source=source,
+            position=position,
+            line=quote_line,
+            publication=publication,
+        )
+    if position == 0:
+        raise DocumentError(source, 1, "the document is empty: no quotes found")
     if unclear:
         (first, reason), *more = unclear
         raise DocumentError(source, first, reason, tuple(more))
-    return quotes
 
 
 def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str) -> list[Quote]:
-    """Parse a CSV or JSON collection with fields text, speaker, role, organisation, cases,
-    source, date. Missing organisation and cases are resolved from the catalog."""
+    """:func:`read_structured` of a whole CSV or JSON text in memory."""
     text = decode(data, source) if isinstance(data, bytes) else data
     if fmt not in ("csv", "json"):
         raise DocumentError(source, 1, f"unknown format {fmt!r}: use .csv or .json")
-    if not text.strip():
-        raise DocumentError(source, 1, "the document is empty: no quotes found")
-    rows = _csv_rows(text, source) if fmt == "csv" else _json_rows(text, source)
-    if not rows:
-        raise DocumentError(source, 1, "the document is empty: no quotes found")
+    if fmt == "csv":
+        rows = _csv_rows(io.StringIO(text, newline=""), source)
+    else:
+        rows = documents.json_records(io.BytesIO(text.encode("utf-8")), source)
+    return list(read_structured(rows, catalog, source))
+
+
+def read_structured(
+    rows: Iterable[tuple[int, str, Any]], catalog: Catalog, source: str
+) -> Iterator[Quote]:
+    """Parse CSV or JSON records (``(line, label, record)``, as :func:`_csv_rows` and
+    :func:`bot.documents.json_records` give them) with fields text, speaker, role,
+    organisation, cases, source, date and the source fields, one at a time. Missing
+    organisation and cases are resolved from the catalog."""
     speakers = _Speakers()
-    quotes: list[Quote] = []
+    position = 0
     for line, label, row in rows:
         if not isinstance(row, Mapping):
             raise DocumentError(source, line, f"{label}expected an object with text and speaker")
@@ -200,21 +246,21 @@ def parse_structured(data: str | bytes, catalog: Catalog, source: str, fmt: str)
             publication = publication_from_fields({f: _field(row, f) for f in SOURCE_FIELDS})
         except ProvenanceError as exc:
             raise DocumentError(source, line, f"{label}{exc}") from None
-        quotes.append(
-            Quote(
-                text=body,
-                speaker=name,
-                role=role,
-                organisation=org or catalog.find_organisation(name, role),
-                cases=cases,
-                source=_field(row, "source") or source,
-                position=len(quotes) + 1,
-                line=line,
-                date=_field(row, "date") or None,
-                publication=publication,
-            )
+        position += 1
+        yield Quote(
+            text=body,
+            speaker=name,
+            role=role,
+            organisation=org or catalog.find_organisation(name, role),
+            cases=cases,
+            source=_field(row, "source") or source,
+            position=position,
+            line=line,
+            date=_field(row, "date") or None,
+            publication=publication,
         )
-    return quotes
+    if position == 0:
+        raise DocumentError(source, 1, "the document is empty: no quotes found")
 
 
 def publication_from_fields(fields: Mapping[str, str]) -> Publication:
@@ -243,12 +289,14 @@ def publication_from_fields(fields: Mapping[str, str]) -> Publication:
     )
 
 
-def _csv_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
-    """(first line, label, row) for each CSV record; refuses missing columns and fields."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, str, Any]] = []
+def _csv_rows(lines: Iterable[str], source: str) -> Iterator[tuple[int, str, Any]]:
+    """(first line, label, row) for each CSV record of ``lines`` (line ends kept), read as
+    they come; refuses missing columns and fields."""
+    reader = csv.DictReader(lines)
     try:
-        header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+        if reader.fieldnames is None:
+            raise DocumentError(source, 1, "the document is empty: no quotes found")
+        header = [(h or "").strip().lower() for h in reader.fieldnames]
         missing = [f for f in ("text", "speaker") if f not in header]
         if missing:
             raise DocumentError(source, 1, f"missing column(s): {', '.join(missing)}")
@@ -264,73 +312,9 @@ def _csv_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
                     f"{len(fields)} field(s) where the header has {len(header)} columns "
                     "(put text containing commas in double quotes)",
                 )
-            rows.append((line, "", row))
+            yield line, "", row
     except csv.Error as exc:
         raise DocumentError(source, reader.line_num, f"CSV error: {exc}") from None
-    return rows
-
-
-def _json_rows(text: str, source: str) -> list[tuple[int, str, Any]]:
-    """(first line, label, record) for each record of a JSON array (or {"quotes": [...]})."""
-    try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(source, exc.lineno, f"invalid JSON: {exc.msg}") from None
-    if isinstance(loaded, dict) and isinstance(loaded.get("quotes"), list):
-        loaded = loaded["quotes"]
-    if not isinstance(loaded, list):
-        raise DocumentError(source, 1, "expected a JSON array of quote objects")
-    lines = _json_record_lines(text)
-    if len(lines) != len(loaded):
-        lines = [1] * len(loaded)
-    return [
-        (line, f"record {n}: ", row)
-        for n, (line, row) in enumerate(zip(lines, loaded, strict=True), start=1)
-    ]
-
-
-_JSON_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _json_record_lines(text: str) -> list[int]:
-    """The line where each element of the top-level array (or of its "quotes") starts.
-
-    ``text`` is valid JSON (already loaded), so the scan only needs to skip values.
-    """
-    decoder = json.JSONDecoder()
-
-    def skip(i: int) -> int:
-        match = _JSON_SPACE.match(text, i)
-        return match.end() if match else i
-
-    i = skip(0)
-    if text.startswith("{", i):
-        array_at = -1
-        i = skip(i + 1)
-        while not text.startswith("}", i):
-            name, i = decoder.raw_decode(text, i)
-            i = skip(skip(i) + 1)  # the colon
-            if name == "quotes" and text.startswith("[", i):
-                array_at = i
-            _, i = decoder.raw_decode(text, i)
-            i = skip(i)
-            if text.startswith(",", i):
-                i = skip(i + 1)
-        i = array_at
-    if i < 0 or not text.startswith("[", i):
-        return []
-    lines: list[int] = []
-    line, counted = 1, 0
-    i = skip(i + 1)
-    while not text.startswith("]", i):
-        line += text.count("\n", counted, i)
-        counted = i
-        lines.append(line)
-        _, i = decoder.raw_decode(text, i)
-        i = skip(i)
-        if text.startswith(",", i):
-            i = skip(i + 1)
-    return lines
 
 
 def _field(row: Mapping[str, Any], name: str) -> str:
@@ -355,28 +339,54 @@ def parse_file(
     known_speakers: Iterable[str] = (),
     publication: Publication = UNKNOWN,
 ) -> list[Quote]:
-    """Parse a document by its extension: .csv, .json, else the statements format.
+    """Every quote of a document at once (small documents: the seed, tests); see
+    :func:`read_file`."""
+    return list(
+        read_file(path, catalog, source, known_speakers=known_speakers, publication=publication)
+    )
 
-    Quotes are recorded under ``source`` (default: the file name); errors name the file.
-    ``known_speakers`` (speakers already stored, names the curator gave) win when an
-    attribution line is split; ``publication`` is a statements document's one source (CSV
-    and JSON rows carry their own).
+
+def read_file(
+    path: Path,
+    catalog: Catalog,
+    source: str | None = None,
+    *,
+    known_speakers: Iterable[str] = (),
+    publication: Publication = UNKNOWN,
+    progress: documents.Progress | None = None,
+) -> Iterator[Quote]:
+    """Parse a document by its extension (.csv, .json, else the statements format) while
+    reading it: quotes are yielded as they are read, so memory stays flat however large the
+    file. A problem raises :class:`DocumentError` naming the file and line when it is
+    reached; the importer's one transaction then writes nothing.
+
+    Quotes are recorded under ``source`` (default: the file name). ``known_speakers``
+    (speakers already stored, names the curator gave) win when an attribution line is split;
+    ``publication`` is a statements document's one source (CSV and JSON rows carry their
+    own). ``progress`` counts the bytes read.
     """
     name = source or path.name
-    data = path.read_bytes()
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".json"):
-            if publication != UNKNOWN:
-                raise DocumentError(
-                    name,
-                    1,
-                    "CSV and JSON give the source per row (url, published, publisher, "
-                    "title, kind columns), not on the command line",
-                )
-            return parse_structured(data, catalog, name, suffix[1:])
-        return parse_statements(
-            data, catalog, name, known_speakers=known_speakers, publication=publication
-        )
+        if suffix in (".csv", ".json") and publication != UNKNOWN:
+            raise DocumentError(
+                name,
+                1,
+                "CSV and JSON give the source per row (url, published, publisher, "
+                "title, kind columns), not on the command line",
+            )
+        with path.open("rb") as stream:
+            if suffix == ".json":
+                rows = documents.json_records(stream, name, progress)
+                yield from read_structured(rows, catalog, name)
+                return
+            lines = documents.text_lines(stream, name, progress)
+            if suffix == ".csv":
+                text = (line for _, line in lines)
+                yield from read_structured(_csv_rows(text, name), catalog, name)
+                return
+            yield from read_statements(
+                lines, catalog, name, known_speakers=known_speakers, publication=publication
+            )
     except DocumentError as exc:
         raise DocumentError(str(path), exc.line, exc.reason, exc.more) from None

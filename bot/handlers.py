@@ -16,6 +16,7 @@ from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
 from bot.result_lists import ResultSet
+from bot.schema import data_version
 from bot.search.service import LookupResult
 from bot.store import StoredQuote
 
@@ -77,9 +78,12 @@ def flood_check(
 async def guarded(
     update: Update, context: Context, command: str, *, repeatable: bool = False
 ) -> bool:
-    """True when this command should be answered. ``repeatable``: the same command from the
-    same user moments ago got the same answer, so it is answered once (lookups only; never
-    for commands that change state or whose answer may differ)."""
+    """True when this command should be answered. ``repeatable`` (lookups): the same command
+    from the same user moments ago got the same answer, so it is answered once -- unless
+    the statements changed in between (an import or a correction from another process),
+    which the repeat key carries. Never for commands that change state or vary (/random)."""
+    if repeatable:
+        command += f" @{await context.bot_data.store.run(data_version)}"
     decision = flood_check(update, context, command, repeatable=repeatable)
     if decision.verdict is Verdict.SLOW_DOWN:
         await reply(update, [render.slow_down(decision.wait)])
@@ -214,11 +218,16 @@ PLAIN_TEXT_HINT = "plain-text-search"  # chat_hints key: the hint below was show
 
 async def plain_text(update: Update, context: Context) -> None:
     """Private chats only (the filter sees to it): a message that is not a command is a
-    search; the first time in a chat, a line says so and points to /who, /case, /help."""
+    search (a bare number, ``7`` or ``#7``, is that quote, as in inline mode); the first time
+    in a chat, a line says so and points to /who, /case, /help."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.via_bot is not None:
         return  # a quote the user sent through inline mode is not a question
     query = clean_argument(message.text or "")
+    if re.fullmatch(r"#?\d{1,9}", query):
+        if await guarded(update, context, f"/quote {query.lstrip('#')}", repeatable=True):
+            await run_quote(update, context, query)
+        return
     if not query or not await guarded(update, context, f"/search {query}", repeatable=True):
         return
     note = ""
@@ -362,14 +371,19 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
+# Same question, same answer (until the statements change): a repeat moments later from the
+# same user is a double tap. Not /random (asking again is the point), nor anything new by
+# default: a command that changes state must never be suppressed.
+LOOKUPS = frozenset({"who", "case", "search", "quote", "cite", "export"})
+
+
 def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
     """The PTB callback for ``/name argument``: flood guard, then the command's runner."""
     runner = RUNNERS[name]
 
     async def handle(update: Update, context: Context) -> None:
         query = argument(update, context)
-        # Asking again for a random quote is the point: it is never a repeat.
-        if await guarded(update, context, f"/{name} {query}", repeatable=name != "random"):
+        if await guarded(update, context, f"/{name} {query}", repeatable=name in LOOKUPS):
             await runner(update, context, query)
 
     handle.__name__ = name

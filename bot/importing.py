@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,7 +112,7 @@ def _sync_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
 
 def add_quotes(
     conn: sqlite3.Connection,
-    quotes: Sequence[Quote],
+    quotes: Iterable[Quote],
     catalog: Catalog,
     source: str,
     replace_publications: bool = False,
@@ -135,13 +135,14 @@ def add_quotes(
 
 def _add_quotes(
     conn: sqlite3.Connection,
-    quotes: Sequence[Quote],
+    quotes: Iterable[Quote],
     catalog: Catalog,
     source: str,
     replace_publications: bool,
     dry_run: bool,
 ) -> ImportReport:
     added = 0
+    seen = 0
     with transaction(conn):
         speakers_before = _max_id(conn, "speakers")
         organisations_before = _max_id(conn, "organisations")
@@ -155,7 +156,8 @@ def _add_quotes(
         org_ids: dict[str, int] = {}
         speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
         publication_ids: dict[Publication, int | None] = {}
-        for quote in quotes:
+        for quote in quotes:  # possibly read from the file as we go (bot.corpus.read_file)
+            seen += 1
             # A record's own source (a CSV/JSON "source" field) wins over the file's name.
             quote_source = quote.source or source
             if quote_source not in source_ids:
@@ -185,6 +187,8 @@ def _add_quotes(
             quote_publication = None
             if quote.publication is not UNKNOWN:
                 if quote.publication not in publication_ids:
+                    if len(publication_ids) >= 10_000:
+                        publication_ids.clear()  # a memo, not a copy of every row's record
                     publication_ids[quote.publication] = publication_id(conn, quote.publication)
                 quote_publication = publication_ids[quote.publication]
             # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
@@ -233,9 +237,7 @@ def _add_quotes(
         )
         conn.execute("DELETE FROM fts_deferred")
         new_speakers, new_organisations = _review(conn, speakers_before, organisations_before)
-        report = ImportReport(
-            source, added, len(quotes) - added, new_speakers, new_organisations, dry_run
-        )
+        report = ImportReport(source, added, seen - added, new_speakers, new_organisations, dry_run)
         if dry_run:
             raise _DryRun(report)
     return report

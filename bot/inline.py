@@ -85,7 +85,7 @@ def article(hit: Hit, bot_username: str) -> InlineQueryResultArticle:
         title=f"#{quote.id} {quote.speaker}: {preview[:60]}{'…' if len(preview) > 60 else ''}"[
             :120
         ],
-        description=(render.organisation_shown(quote) or quote.role or "")[:100],
+        description=render.source_summary(quote.publication)[:100],
         input_message_content=InputTextMessageContent(
             render.render_quote(quote, bot_username=bot_username)
         ),

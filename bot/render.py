@@ -244,6 +244,16 @@ def source_line(publication: Publication) -> str:
     return "Source: " + link(e(label), url) + (f" <i>({e(remark)})</i>" if remark else "")
 
 
+def source_summary(publication: Publication) -> str:
+    """The source line as plain text without its address: an inline result's description,
+    so the list people pick from says where each statement was published."""
+    found = _source(publication)
+    if found is None:
+        return SOURCE_NOT_RECORDED
+    label, _, remark = found
+    return f"Source: {label}" + (f" ({remark})" if remark else "")
+
+
 def source_text(publication: Publication) -> str:
     """The source line as plain text (the command line), the URL in angle brackets."""
     found = _source(publication)

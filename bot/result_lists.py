@@ -147,7 +147,7 @@ class ResultLists:
         if kept is not None:
             self._recent.move_to_end(token)
             return kept[1] if kept[0] >= oldest else None
-        found = await store.run(_load, token, oldest)
+        found = await store.read(_load, token, oldest)
         if found is None:
             return None
         self._remember(token, *found)

@@ -2,8 +2,8 @@
 
 Why not PTB's ``run_polling``: its stop signals raise ``SystemExit`` inside the event loop, so
 a second SIGINT arriving while the first is being handled (a double Ctrl-C, or a supervisor
-signalling the process and its group) cuts the shutdown short; ``post_shutdown`` never
-closes the database, and the interpreter then waits forever for aiosqlite's worker thread.
+signalling the process and its group) cuts the shutdown short, and ``post_shutdown`` never
+closes the database.
 And a Bot API that does not answer at start (``getMe``) ends ``run_polling`` with a
 traceback, where a service should wait for it.
 

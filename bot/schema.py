@@ -181,6 +181,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def is_locked(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY/SQLITE_LOCKED: another connection holds the lock (worth a retry)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: all or nothing."""
@@ -219,6 +228,12 @@ def migrate(conn: sqlite3.Connection) -> int:
 def placeholders(values: Sized) -> str:
     """``?, ?, ?``: one bound parameter per value, for ``IN (...)`` and ``VALUES (...)``."""
     return ", ".join("?" * len(values))
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection commits (an import, a correction
+    from the command line): SQLite's ``PRAGMA data_version`` as this connection sees it."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def max_quote_id(conn: sqlite3.Connection) -> int:

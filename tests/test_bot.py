@@ -133,7 +133,7 @@ async def test_nothing_found_offers_did_you_mean_buttons(bot: BotHarness) -> Non
         "'; DROP TABLE quotes; --",
     ],
 )
-@pytest.mark.parametrize("command", ["who", "case", "search", "random", "quote", "cite"])
+@pytest.mark.parametrize("command", ["who", "case", "search", "random", "quote", "cite", "export"])
 async def test_bad_input_gets_a_clear_reply(bot: BotHarness, command: str, argument: str) -> None:
     for chat in (PRIVATE, GROUP):
         messages = await bot.send(f"/{command} {argument}", chat_id=chat)

@@ -139,6 +139,7 @@ async def test_plain_text_in_private_is_a_search_with_a_hint_the_first_time(
         assert "Search “torture”" in first[0] and "<u>" in (await bot.send("ill-treatment"))[0].html
         assert not texts(await bot.send("fair trial"))[0].startswith("Tip:")
         assert await bot.send("torture", chat_id=GROUP) == []  # groups: plain text is ignored
+        assert "Kazakhstan persecutes" in texts(await bot.send("#3"))[0]  # a number: that quote
     async with running_bot(tmp_path / "q.db") as bot:  # a restart: the hint is not repeated
         again = texts(await bot.send("extradition"))
         assert len(again) == 1 and not again[0].startswith("Tip:")
@@ -238,3 +239,15 @@ async def test_an_import_holding_the_write_lock_does_not_hold_up_searches(
     finally:
         importer.execute("ROLLBACK")
         importer.close()
+
+
+async def test_a_repeat_is_answered_again_when_the_statements_changed(
+    bot: BotHarness, clock: Clock
+) -> None:
+    assert "Kazakhstan persecutes" in texts(await bot.send("/quote 3"))[0]
+    editor = sqlite3.connect(bot.app.bot_data.store.path, isolation_level=None)
+    editor.execute("UPDATE quotes SET role = 'Corrected role' WHERE id = 3")  # another process
+    editor.close()
+    again = texts(await bot.send("/quote 3"))
+    assert len(again) == 1 and "Corrected role" in again[0]
+    assert await bot.send("/quote 3") == []  # unchanged since: a double tap

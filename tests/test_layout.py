@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import bot
@@ -79,3 +80,25 @@ def test_the_graph_sees_type_checking_and_function_level_imports() -> None:
 
 def test_no_import_cycles() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_the_readme_module_map_names_every_module() -> None:
+    """README's "How it is built" table: every module of bot/ is there (by path, or in its
+    package's row by file name), and every path it names exists."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `bot/")]
+    named: set[str] = set()
+    for row in rows:
+        paths = re.findall(r"`(bot/[^`]*)`", row)
+        named.update(paths)
+        for package in (p for p in paths if p.endswith("/")):
+            named.update(package + f for f in re.findall(r"`([a-z_]+\.py)`", row))
+    modules = {
+        str(p.relative_to(PACKAGE.parent))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py" and "data" not in p.relative_to(PACKAGE).parts
+    }
+    assert sorted(modules - named) == [], "modules missing from README's module map"
+    missing = [p for p in named if not (PACKAGE.parent / p).exists()]
+    assert missing == [], "README's module map names files that do not exist"

@@ -1,4 +1,4 @@
-"""The fake Bot API (bot/offline.py), driven through real python-telegram-bot objects."""
+"""The fake Bot API (bot/fake_telegram), driven through real python-telegram-bot objects."""
 
 from __future__ import annotations
 

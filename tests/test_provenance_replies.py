@@ -199,6 +199,8 @@ async def test_inline_finds_a_quote_by_number_with_source_and_share(bot: BotHarn
     url, label = SOURCE_LINK.findall(html_text)[0]
     assert (url, label) == (expected_url(7), LABELS[7])
     assert share_query(result) == "#7"
+    # The list to pick from says where each was published.
+    assert result["description"] == "Source: Human Rights Watch · dispatch · 22 Jul 2013"
     bare = await bot.inline("3")
     assert bare["results"][0]["id"] == "q3"
     assert COMPILATION_LINE in bare["results"][0]["input_message_content"]["message_text"]

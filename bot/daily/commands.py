@@ -28,8 +28,8 @@ from bot.daily.service import DailyService, Outcome
 from bot.daily.subscriptions import Status
 from bot.handlers import guarded, is_group, reply
 
-# These handlers used to live in bot/daily.py: their log records keep that logger name, so
-# log filters and alerts on logger=bot.daily still see them.
+# One logger for the whole daily package (bot.daily.service's too), so log filters and
+# alerts on logger=bot.daily see every record of the quote of the day.
 log = logging.getLogger("bot.daily")
 
 

@@ -3,7 +3,7 @@
 No quote repeats in a chat before every quote has been sent there; among the candidates, the
 speaker, then the cases, seen longest ago (or never) in that chat win; chats with the same
 history still get different quotes. Called inside the claim transaction of
-``bot/deliveries.py``.
+``bot/daily/deliveries.py``.
 """
 
 from __future__ import annotations

@@ -80,17 +80,24 @@ def search(
         return LookupResult([], _suggest_search(conn, state, parsed), title)
     groups = [g for g in groups if g.terms or g.entities]
     groups += _minor_groups(conn, parsed, content)
-    ranked, complete = _ranked(conn, state, parsed, groups, restrictions, limit)
-    if not ranked and sum(1 for g in groups if len(g.terms) >= MAX_TYPO_TERMS) >= 2:
+    found: list[int] = []
+    phrase = phrases.common_phrase(conn, parsed, state.data.total_quotes)
+    if phrase:  # mostly common words: the exact phrase first, with a budget of its own
+        found, _ = phrases.phrase_ids(conn, phrase, restrictions)
+    deadline = ss.Deadline(conn, TIME_BUDGET)
+    ranked = _ranked(conn, state, parsed, groups, restrictions, limit, deadline, found)
+    many = sum(1 for g in groups if len(g.terms) >= MAX_TYPO_TERMS)
+    if not ranked and many >= 2 and not deadline.passed:
         # Several words each stood for many corrections and the likeliest ones never meet:
-        # try the less likely ones too (a fresh budget), before giving up.
+        # try the less likely ones too, in what is left of the budget, before giving up.
         wider = _groups(conn, state, content, parsed.words[-1], WIDE_TYPO_TERMS)
         wider = [g for g in wider if g.terms or g.entities]
         wider += _minor_groups(conn, parsed, content)
-        ranked, complete = _ranked(conn, state, parsed, wider, restrictions, limit)
+        ranked = _ranked(conn, state, parsed, wider, restrictions, limit, deadline)
         groups = wider
+    complete = not deadline.passed
     if not ranked:
-        return LookupResult([], _suggest_search(conn, state, parsed), title, complete)
+        return LookupResult([], _suggest_search(conn, state, parsed, groups), title, complete)
     by_id = {q.id: q for q in fetch_quotes_by_id(conn, [r.id for r in ranked])}
     hits = [
         Hit(by_id[r.id], r.score, highlight(by_id[r.id].text, groups))
@@ -107,21 +114,16 @@ def _ranked(
     groups: Sequence[Group],
     restrictions: Sequence[ss.Restriction],
     limit: int,
-) -> tuple[list[Ranked], bool]:
-    """The candidates ranked and cut at the threshold, and whether the budget sufficed."""
-    ids: list[int] = []
-    complete = True
-    phrase = phrases.common_phrase(conn, parsed, state.data.total_quotes)
-    if phrase:  # mostly common words: the exact phrase first, with a budget of its own
-        ids, complete = phrases.phrase_ids(conn, phrase, restrictions)
-    if not ids:
-        deadline = ss.Deadline(conn, TIME_BUDGET)
-        ids = _candidates(conn, state, parsed, groups, restrictions, deadline)
-        complete = not deadline.passed
+    deadline: ss.Deadline,
+    found: Sequence[int] = (),
+) -> list[Ranked]:
+    """The candidates (``found``, else those :func:`_candidates` finds within ``deadline``)
+    ranked and cut at the threshold."""
+    ids = list(found) or _candidates(conn, state, parsed, groups, restrictions, deadline)
     with_cases = any(k == NameKind.CASE for g in groups for k, _ in g.entities)
     candidates = ss.fetch_candidates(conn, ids, with_cases)
     ranked = rank(candidates, groups, state.data.total_quotes, parsed.words)
-    return [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit], complete
+    return [r for r in ranked if r.score >= SEARCH_THRESHOLD][:limit]
 
 
 def _resolve_filter(
@@ -362,28 +364,33 @@ def _named_restriction(state: Indexes, group: Group) -> ss.Restriction | None:
 
 
 def _suggest_search(
-    conn: sqlite3.Connection, state: Indexes, parsed: ParsedQuery
+    conn: sqlite3.Connection, state: Indexes, parsed: ParsedQuery, tried: Sequence[Group] = ()
 ) -> list[Suggestion]:
+    """ "Did you mean": looser corrections of the words the search could not correct
+    (``tried``: the words it did correct, which need no second scan), names the words
+    come close to, and the query without each of its words."""
     suggestions: list[Suggestion] = []
     words = []
     changed = False
     known = ss.terms_by_key(conn, [w.key for w in parsed.words])
+    corrected = {g.word.key for g in tried if g.terms}
     for w in parsed.words[: MAX_QUERY_WORDS * 2]:
         near = []
-        if not w.stop and len(w.key) >= 3 and w.key not in known:
+        if not w.stop and len(w.key) >= 3 and w.key not in known and w.key not in corrected:
             near = ss.suggest_terms(conn, w.key, state.vocab)
         words.append(near[0].key if near else w.key)
         changed = changed or bool(near)
     if changed:
-        corrected = " ".join(words)
-        suggestions.append(Suggestion("word", corrected, "search", corrected))
+        spelt = " ".join(words)
+        suggestions.append(Suggestion("word", spelt, "search", spelt))
     suggestions += suggest_names(
         state, parsed.text, (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
     )
     # A word that spoils the rest ("NEAR(torture fair)"): the query without it. Every
     # suggestion is run before it is shown (Lookup keeps those that find something).
     content = [w for w in parsed.words if not w.stop]
-    if 2 <= len(content) <= 4:
+    misspelt = sum(1 for w in content if w.key not in known)
+    if 2 <= len(content) <= 4 and misspelt <= 1:
         for left_out in content:
             rest = " ".join(w.key for w in parsed.words if w is not left_out)
             suggestions.append(Suggestion("word", rest, "search", rest))

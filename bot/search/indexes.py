@@ -1,4 +1,4 @@
-"""What lookups return, and the in-memory indexes they work from.
+"""The in-memory indexes lookups work from (what they return is in :mod:`bot.search.results`).
 
 :class:`Indexes` holds the names and aliases of speakers, organisations and cases (two
 fuzzy :class:`bot.search.names.NameIndex`), the vocabulary bucketed for a bounded fuzzy scan, and

@@ -1,6 +1,7 @@
-"""Pure lookup logic: query cleaning, normalisation, transliteration, typo tolerance, name
-matching and ranking. No I/O: :mod:`bot.search.service` asks the store for candidates and ranks them
-with the functions here.
+"""Pure lookup logic: query cleaning, parsing, normalisation, transliteration and typo
+tolerance, and the design of the scores that :mod:`bot.search.names` (name matching) and
+:mod:`bot.search.rank` (ranking) implement. No I/O: :mod:`bot.search.service` asks the store
+for candidates.
 
 Queries
 -------
@@ -302,11 +303,16 @@ class Vocabulary:
         if not key:
             return []
         found: dict[str, int] = {}
-        lengths = range(max(1, len(key) - edits), len(key) + edits + 1)
-        scans = [(self._buckets, first) for first in dict.fromkeys(key[:2])]
-        if len(key) >= 4:
-            scans += [(self._by_second, letter) for letter in dict.fromkeys(key[:2])]
-        for buckets, letter in scans:
+        n = len(key)
+        first, second = key[0], key[1:2]
+        # (index, letter, lengths): where a term within ``edits`` can start
+        scans = [(self._buckets, first, range(max(1, n - edits), n + edits + 1))]
+        if second:  # a letter typed before the word, or the first two swapped
+            scans.append((self._buckets, second, range(max(1, n - edits), n + 2)))
+        if n >= 4:  # the first letter replaced (same second letter) or dropped
+            scans.append((self._by_second, second, range(n - 1, n + 2)))
+            scans.append((self._by_second, first, range(n + 1, n + edits + 1)))
+        for buckets, letter, lengths in scans:
             for length in lengths:
                 bucket = buckets.get((letter, length))
                 if bucket:

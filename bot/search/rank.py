@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.search.names import NameKind
-from bot.search.query import _WORD, QueryWord, tokens, word_key
+from bot.search.query import _WORD, QueryWord, word_key
 
 # -- ranking quote text ---------------------------------------------------------------------
 
@@ -170,7 +170,11 @@ def highlight(text: str, groups: Sequence[Group]) -> tuple[tuple[int, int], ...]
     """[start, end) spans of the words of ``text`` that matched a query word (not the stop
     words of a query that has other words)."""
     table = _lookup([g for g in groups if not g.minor])
-    return tuple((start, end) for key, start, end in tokens(text) if key in table)
+    keys = word_keys(text)  # fast for ASCII; the spans only when some word matched
+    if table.keys().isdisjoint(keys):
+        return ()
+    spans = word_spans(text)
+    return tuple(span for key, span in zip(keys, spans, strict=True) if key in table)
 
 
 def _adjacent(

@@ -1,6 +1,6 @@
 """The lookup service behind /who, /case, /search and filtered /random.
 
-:class:`Lookup` keeps small in-memory indexes (:mod:`bot.lookup_index`) and asks the store for
+:class:`Lookup` keeps small in-memory indexes (:mod:`bot.search.indexes`) and asks the store for
 everything else. Each lookup is one :meth:`bot.store.QuoteStore.run` unit of work: freshness
 check, name matching or free-text search (:mod:`bot.search.free_text`), and fetching the quotes all
 happen in one trip to the database thread. Recent answers are remembered (:class:`Answers`).
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 ANSWERS_KEPT = 256  # recent answers remembered (see Answers)
 ALL_KINDS = (NameKind.SPEAKER, NameKind.ORGANISATION, NameKind.CASE)
 MAX_SUGGESTIONS = 5  # "did you mean" buttons
-SUGGEST_BUDGET = 0.02  # seconds spent checking that suggestions find something
+SUGGEST_BUDGET = 0.015  # seconds spent checking that suggestions find something
 RANDOM_NAME_THRESHOLD = 90.0  # a bare /random text this close to a name is that name
 RANDOM_FROM = 200  # /random with free text picks among this many best matches
 
@@ -86,6 +86,7 @@ class Lookup:
         self._state: Indexes | None = None
         self.last_index: ss.IndexState | None = None
         self.answers = Answers(answers_kept)
+        self.index_stale = False  # new quotes were loaded without refreshing the typo index
 
     # -- loading -------------------------------------------------------------------------
 
@@ -98,13 +99,28 @@ class Lookup:
             self.last_index = ss.refresh_index(conn)
         except sqlite3.OperationalError as exc:  # locked by a writer, or a read-only file
             # FTS5 is current anyway (triggers); only typo corrections miss the new words.
-            log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
+            if "readonly" in str(exc).replace(" ", "").lower():
+                # The store's read connection saw new quotes: loaded here from disk; the
+                # typo index is refreshed on the writer next (see _refreshed).
+                self.index_stale = True
+            else:
+                log.warning("lookup index not refreshed (%s); serving the one on disk", exc)
             max_id = max_quote_id(conn)
             self.last_index = ss.IndexState(max_id, -1, -1, ss.Rebuild.SKIPPED, 0.0)
         state = build_indexes(conn, self.last_index)
         self._state = state
         self.answers.clear()
         return state
+
+    async def _refreshed(self) -> bool:
+        """After a read found new quotes (an import committed) and loaded them without the
+        typo index (the read connection cannot write): refresh that index and reload on
+        the store's writer. True when it did (the caller reads again: answers were reset)."""
+        if not self.index_stale:
+            return False
+        self.index_stale = False
+        await self.store.run(self._load)
+        return True
 
     def _fresh(self, conn: sqlite3.Connection) -> Indexes:
         state = self._state
@@ -138,7 +154,9 @@ class Lookup:
         limit: int,
         compute: Callable[[sqlite3.Connection, Indexes], LookupResult],
     ) -> LookupResult:
-        found = await self.store.run(self._remembered, key, limit, compute)
+        found = await self.store.read(self._remembered, key, limit, compute)
+        if await self._refreshed():
+            found = await self.store.read(self._remembered, key, limit, compute)
         assert found is not None  # compute always answers
         return found
 
@@ -182,7 +200,7 @@ class Lookup:
     async def speakers(self) -> list[SpeakerRow]:
         """Speakers with quotes, by organisation then name, from memory (no full-table count:
         an empty /who or inline query must stay cheap at a million quotes)."""
-        state = await self.store.run(self._fresh)
+        state = await self.store.read(self._fresh)
         return sorted(
             state.speakers.values(),
             key=lambda s: (s.organisation is None, s.organisation or "", s.name),
@@ -190,7 +208,7 @@ class Lookup:
 
     async def cases(self) -> list[CaseRow]:
         """Cases by name, with their number of quotes, from memory."""
-        state = await self.store.run(self._fresh)
+        state = await self.store.read(self._fresh)
         return sorted(state.cases.values(), key=lambda c: c.name)
 
     # -- names ---------------------------------------------------------------------------
@@ -300,14 +318,14 @@ class Lookup:
     async def by_speaker_id(self, speaker_id: int, limit: int = 50) -> LookupResult | None:
         """A speaker's quotes by id (for buttons); None when no such speaker."""
         compute = partial(self._by_id, NameKind.SPEAKER, speaker_id, limit)
-        return await self.store.run(
+        return await self.store.read(
             self._remembered, ("speaker-id", str(speaker_id)), limit, compute
         )
 
     async def by_case_id(self, case_id: int, limit: int = 50) -> LookupResult | None:
         """A case's quotes by id (for buttons); None when no such case."""
         compute = partial(self._by_id, NameKind.CASE, case_id, limit)
-        return await self.store.run(self._remembered, ("case-id", str(case_id)), limit, compute)
+        return await self.store.read(self._remembered, ("case-id", str(case_id)), limit, compute)
 
     def _by_id(
         self, kind: NameKind, target: int, limit: int, conn: sqlite3.Connection, state: Indexes
