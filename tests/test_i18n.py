@@ -11,7 +11,7 @@ from babel.messages.catalog import Catalog
 
 from bot import render
 from bot.fake_telegram.html import parse_html
-from bot.i18n import LANGUAGES, language_of_code, ngettext, use_language
+from bot.i18n import LANGUAGES, language_of_code, use_language
 from bot.lang import parse_language
 from bot.translations import ADVICE, TRANSLATED, extract, missing, read
 from tests.botchat import GROUP, PRIVATE, buttons, running_bot
