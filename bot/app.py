@@ -35,7 +35,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import callbacks, handlers, i18n, inline, render
+from bot import callbacks, handlers, i18n, inline, render, trail
 from bot.config import Settings
 from bot.context import BotData, Context, QuoteBotApp
 from bot.daily import commands as daily
@@ -54,6 +54,8 @@ COMMAND_HANDLERS = {
     "start": handlers.start,
     "help": handlers.help_command,
     **{name: handlers.command(name) for name in handlers.RUNNERS},
+    "history": trail.history_command,
+    "report": trail.report_command,
     "daily": daily.daily_command,
     "lang": lang_command,
     "stats": daily.stats_command,

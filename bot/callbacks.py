@@ -19,6 +19,7 @@ from telegram.error import BadRequest
 
 from bot import export, handlers, render
 from bot.context import Context
+from bot.render_trail import withdrawn_notice
 from bot.search.service import LookupResult
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,17 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     if kind == "n" or not 0 <= index < total:
         await query.answer(f"{min(index + 1, total)} of {total}")
         return
-    found = await context.bot_data.store.get_quote(results.quote_ids[index])
+    found = await context.bot_data.store.get_quote_record(results.quote_ids[index])
     if found is None:
         await query.answer(render.STALE_BUTTON)
+        return
+    if found.withdrawn:  # withdrawn since the list was made: say so on its page
+        await query.answer()
+        text = withdrawn_notice(found)
+        markup = render.pager_keyboard(
+            token, index, total, found, omit=results.omit, export=results.export
+        )
+        await query.edit_message_text(text, reply_markup=markup)
         return
     text = render.render_quote(
         found, matched=results.spans[index], position=(index + 1, total), heading=results.heading

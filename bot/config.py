@@ -34,6 +34,7 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_secret: str | None = None
+    daily_ambiguous: str = "resend"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -132,6 +133,21 @@ def check_webhook_url(url: str, setting: str = "WEBHOOK_URL") -> str:
     return url
 
 
+DAILY_AMBIGUOUS = ("resend", "skip")
+
+
+def _check_daily_ambiguous(raw: str) -> str:
+    """What a quote of the day whose send timed out (it may have arrived) becomes: sent again
+    later that day (a chat may get it twice) or not (a chat may miss the day)."""
+    value = raw.lower()
+    if value not in DAILY_AMBIGUOUS:
+        raise SettingsError(
+            f"QUOTEBOT_DAILY_AMBIGUOUS: {raw!r} is not resend or skip "
+            "(example: QUOTEBOT_DAILY_AMBIGUOUS=skip)"
+        )
+    return value
+
+
 def _check_port(raw: str) -> int:
     try:
         port = int(raw)
@@ -176,4 +192,7 @@ def load_settings(
         webhook_listen=get("WEBHOOK_LISTEN", "0.0.0.0") or "0.0.0.0",
         webhook_port=_check_port(get("WEBHOOK_PORT", "8080") or "8080"),
         webhook_secret=secret,
+        daily_ambiguous=_check_daily_ambiguous(
+            get("QUOTEBOT_DAILY_AMBIGUOUS", "resend") or "resend"
+        ),
     )

@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
+from bot.render_trail import withdrawn_notice
 from bot.result_lists import ResultSet
 from bot.schema import data_version
 from bot.search.service import LookupResult
@@ -256,9 +257,13 @@ async def quote_from_argument(
     if match is None:
         await reply(update, [render.USAGE[command]])
         return None
-    found = await context.bot_data.store.get_quote(int(match.group(1)))
+    # Withdrawn ones too: an old citation of #7 learns it was withdrawn, and why.
+    found = await context.bot_data.store.get_quote_record(int(match.group(1)))
     if found is None:
         await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+    elif found.withdrawn:
+        await reply(update, [withdrawn_notice(found)])
+        return None
     return found
 
 

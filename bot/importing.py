@@ -68,6 +68,16 @@ def _review(
     return tuple(NewSpeaker(*row) for row in speakers), tuple(o for (o,) in organisations)
 
 
+def _source_corrected(conn: sqlite3.Connection, quote_id: int) -> bool:
+    return bool(
+        conn.execute(
+            """SELECT EXISTS (SELECT 1 FROM quote_changes WHERE quote_id = ? AND action = 'correct'
+               AND field IN ('url', 'published', 'publisher', 'title', 'kind', 'status'))""",
+            (quote_id,),
+        ).fetchone()[0]
+    )
+
+
 def _max_id(conn: sqlite3.Connection, table: str) -> int:
     return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
 
@@ -199,8 +209,12 @@ def _add_quotes(
             ).fetchone()
             if existing:
                 quote_id, stored_publication = existing
-                if stored_publication != quote_publication and (
-                    replace_publications or stored_publication is None
+                # A curator's correction of the source (bot/corrections.py) outlives
+                # re-seeding: the change log, not the seed file, has the last word.
+                if (
+                    stored_publication != quote_publication
+                    and (replace_publications or stored_publication is None)
+                    and not _source_corrected(conn, quote_id)
                 ):
                     conn.execute(
                         "UPDATE quotes SET publication_id = ? WHERE id = ?",

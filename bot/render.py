@@ -77,6 +77,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         N_("a file of every matching quote with its citation"),
         "/export case:ablyazov csv",
     ),
+    CommandSpec("history", "<id>", "a quote's corrections, or its withdrawal", "/history 7"),
+    CommandSpec(
+        "report",
+        "<id> <what is wrong>",
+        "tell the curators a quote is wrong (3 an hour)",
+        "/report 7 the date is wrong",
+    ),
     CommandSpec(
         "daily",
         N_("[HH:MM [Area/City] | off]"),
@@ -328,6 +335,12 @@ def random_heading(query: str) -> str:
     return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
 
 
+def day(iso: str) -> str:
+    """``2026-12-02T12:50:00Z`` (or ``2026-12-02``) as ``2 Dec 2026``."""
+    year, month, date = (int(part) for part in iso[:10].split("-"))
+    return f"{date} {MONTHS[month - 1]} {year}"
+
+
 def deep_link(bot_username: str, quote_id: int) -> str:
     """The t.me link that opens quote ``quote_id`` in a private chat with the bot."""
     return f"https://t.me/{bot_username}?start=q_{quote_id}"
@@ -344,8 +357,15 @@ def full_text_pointer(quote_id: int, bot_username: str | None) -> str:
 def _quote_footer(
     quote: StoredQuote, position: tuple[int, int] | None, cut: bool, bot_username: str | None
 ) -> list[str]:
-    """The lines under the quote: attribution, source line, then number, cases, position."""
-    meta = [f"#{quote.id}"]
+    """The lines under the quote: attribution, source line, then number, cases, position.
+
+    In an inline result (``bot_username`` given) the number is the deep link that opens the
+    quote in the bot's chat, so a message posted long ago still leads to its current state
+    (corrected, or withdrawn and why)."""
+    number = f"#{quote.id}"
+    meta = [link(number, deep_link(bot_username, quote.id)) if bot_username else number]
+    if quote.corrected_at:
+        meta.append(f"corrected {day(quote.corrected_at)}")
     if quote.cases:
         meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
     if position:

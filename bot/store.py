@@ -132,13 +132,26 @@ SELECT q.id, q.text, s.name, q.speaker_id, q.role, o.name, src.name, q.position,
        (SELECT group_concat(c.name, char(31)) FROM
            (SELECT c.name FROM quote_cases qc JOIN cases c ON c.id = qc.case_id
             WHERE qc.quote_id = q.id ORDER BY c.id) AS c),
-       {PUBLICATION_COLUMNS}
+       {PUBLICATION_COLUMNS},
+       q.withdrawn_at,
+       (SELECT reason FROM quote_changes ch WHERE ch.quote_id = q.id AND ch.action = 'withdraw'
+        ORDER BY ch.id DESC LIMIT 1),
+       (SELECT max(at) FROM quote_changes ch WHERE ch.quote_id = q.id AND ch.action = 'correct')
 FROM quotes q
 JOIN speakers s ON s.id = q.speaker_id
 JOIN sources src ON src.id = q.source_id
 LEFT JOIN organisations o ON o.id = q.organisation_id
 LEFT JOIN publications p ON p.id = q.publication_id
 """
+
+
+_PUBLICATION_END = 10 + len(publications.COLUMNS.split(","))
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    at: str  # ISO 8601 UTC
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -156,10 +169,15 @@ class StoredQuote:
     # Where the statement was published (bot.provenance); UNKNOWN until a record says more.
     # Read from the database, it is built on first use (see LazyPublication).
     publication: LazyPublication = LazyPublication()  # noqa: RUF009 (a descriptor-typed field)
+    # Corrections (bot/corrections.py): when and why it was withdrawn (a withdrawn quote is
+    # only ever shown as such), and when it was last corrected (shown in its views).
+    withdrawn: Withdrawal | None = None
+    corrected_at: str | None = None
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredQuote:
         quote_id, text, speaker, speaker_id, role, org, source, position, date, cases = row[:10]
+        withdrawn_at, withdrawn_reason, corrected_at = row[_PUBLICATION_END:]
         return cls(
             quote_id,
             text,
@@ -171,7 +189,9 @@ class StoredQuote:
             position,
             date,
             tuple(cases.split("\x1f")) if cases else (),
-            PublicationColumns(tuple(row[10:])),
+            PublicationColumns(tuple(row[10:_PUBLICATION_END])),
+            Withdrawal(withdrawn_at, withdrawn_reason or "") if withdrawn_at else None,
+            corrected_at,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,6 +206,12 @@ class StoredQuote:
             "position": self.position,
             "date": self.date,
             "publication": self.publication.as_dict(),
+            "withdrawn": (
+                {"at": self.withdrawn.at, "reason": self.withdrawn.reason}
+                if self.withdrawn
+                else None
+            ),
+            "corrected_at": self.corrected_at,
         }
 
 
@@ -244,7 +270,15 @@ def _quotes(conn: sqlite3.Connection, limit: int = -1, offset: int = 0) -> list[
 
 
 def _get_quote(conn: sqlite3.Connection, quote_id: int) -> StoredQuote | None:
+    """Quote ``quote_id`` to show in a list or offer (None when withdrawn)."""
     found = fetch_quotes_by_id(conn, [quote_id])
+    return found[0] if found else None
+
+
+def _get_quote_record(conn: sqlite3.Connection, quote_id: int) -> StoredQuote | None:
+    """Quote ``quote_id`` even when withdrawn (``/quote N``, deep links, ``/history``), so
+    that an old citation gets "withdrawn on …" rather than "no such quote"."""
+    found = fetch_quotes_by_id(conn, [quote_id], withdrawn=True)
     return found[0] if found else None
 
 
@@ -270,14 +304,19 @@ def _fetch_quotes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> 
     return [StoredQuote.from_row(row) for row in conn.execute(sql, params)]
 
 
-def fetch_quotes_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> list[StoredQuote]:
-    """Quotes by id, in the order of ``ids`` (missing ids are skipped)."""
+def fetch_quotes_by_id(
+    conn: sqlite3.Connection, ids: Sequence[int], *, withdrawn: bool = False
+) -> list[StoredQuote]:
+    """Quotes by id, in the order of ``ids`` (missing ids are skipped). Withdrawn quotes are
+    skipped too unless ``withdrawn``: every search, page, rotation and inline answer fetches
+    its quotes here, so a withdrawn quote leaves them all at once."""
     if not ids:
         return []
     found: dict[int, StoredQuote] = {}
+    live = "" if withdrawn else " AND q.withdrawn_at IS NULL"
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
-        sql = QUOTE_SELECT + f" WHERE q.id IN ({placeholders(chunk)})"
+        sql = QUOTE_SELECT + f" WHERE q.id IN ({placeholders(chunk)}){live}"
         found.update((q.id, q) for q in _fetch_quotes(conn, sql, chunk))
     return [found[i] for i in ids if i in found]
 
@@ -285,7 +324,8 @@ def fetch_quotes_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> list[Sto
 def _speakers(conn: sqlite3.Connection) -> list[SpeakerRow]:
     rows = conn.execute(
         """SELECT s.id, s.name, s.role, o.name,
-                  (SELECT count(*) FROM quotes q WHERE q.speaker_id = s.id) AS n
+                  (SELECT count(*) FROM quotes q
+                   WHERE q.speaker_id = s.id AND q.withdrawn_at IS NULL) AS n
            FROM speakers s LEFT JOIN organisations o ON o.id = s.organisation_id
            WHERE n > 0 ORDER BY o.name IS NULL, o.name, s.name"""
     )
@@ -295,7 +335,8 @@ def _speakers(conn: sqlite3.Connection) -> list[SpeakerRow]:
 def _cases(conn: sqlite3.Connection) -> list[CaseRow]:
     rows = conn.execute(
         """SELECT c.id, c.slug, c.name,
-                  (SELECT count(*) FROM quote_cases qc WHERE qc.case_id = c.id)
+                  (SELECT count(*) FROM quote_cases qc JOIN quotes q ON q.id = qc.quote_id
+                   WHERE qc.case_id = c.id AND q.withdrawn_at IS NULL)
            FROM cases c ORDER BY c.name"""
     )
     return [CaseRow(*row) for row in rows]
@@ -309,7 +350,7 @@ def _random_quote_id(
     rng: random.Random | None = None,
 ) -> int | None:
     speaker_ids, case_ids, rng = tuple(speaker_ids), tuple(case_ids), rng or random.Random()
-    where: list[str] = []
+    where: list[str] = ["withdrawn_at IS NULL"]
     params: list[Any] = []
     if speaker_ids:
         where.append(f"speaker_id IN ({placeholders(speaker_ids)})")
@@ -319,17 +360,23 @@ def _random_quote_id(
             f"id IN (SELECT quote_id FROM quote_cases WHERE case_id IN ({placeholders(case_ids)}))"
         )
         params.extend(case_ids)
-    if not where:
+    if len(where) == 1:
         # No filter: a random point in the id range, not count(*) and OFFSET (both read
         # every row: up to 180 ms at 1M quotes, on the connection every lookup shares).
         top = max_quote_id(conn)
         if not top:
             return None
         start = rng.randint(1, top)
-        row = conn.execute(
-            "SELECT id FROM quotes WHERE id >= ? ORDER BY id LIMIT 1", (start,)
-        ).fetchone()
-        return int(row[0])
+        row = (
+            conn.execute(
+                "SELECT id FROM quotes WHERE id >= ? AND withdrawn_at IS NULL ORDER BY id LIMIT 1",
+                (start,),
+            ).fetchone()
+            or conn.execute(  # only withdrawn quotes from there on: wrap around
+                "SELECT id FROM quotes WHERE withdrawn_at IS NULL ORDER BY id LIMIT 1"
+            ).fetchone()
+        )
+        return int(row[0]) if row else None
     clause = " WHERE " + " AND ".join(where)
     count = conn.execute(f"SELECT count(*) FROM quotes{clause}", params).fetchone()[0]
     if not count:
@@ -540,6 +587,7 @@ class QuoteStore:
     count_quotes = read_unit(_count_quotes)
     quotes = read_unit(_quotes)
     get_quote = read_unit(_get_quote)
+    get_quote_record = read_unit(_get_quote_record)
     get_quotes = read_unit(fetch_quotes_by_id)
     speakers = read_unit(_speakers)
     cases = read_unit(_cases)

@@ -115,6 +115,7 @@ async def daily_bot(
     timezone: str = "UTC",
     limiter: PriorityRateLimiter | None = None,
     catch_up: bool = False,
+    daily_ambiguous: str = "resend",
     **options: Any,
 ) -> AsyncIterator[DailyHarness]:
     """A running bot with the daily feature wired as app.py will wire it. Reuse ``fake`` to
@@ -123,7 +124,9 @@ async def daily_bot(
         username=BOT_NAME, clock=clock.monotonic, enforce_rate_limits=enforce_rate_limits
     )
     app = build_application(
-        Settings(db_path=db_path, admins=admins, timezone=timezone),
+        Settings(
+            db_path=db_path, admins=admins, timezone=timezone, daily_ambiguous=daily_ambiguous
+        ),
         HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
         rate_limiter=limiter or PriorityRateLimiter(clock=clock.monotonic, sleep=clock.sleep),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -320,6 +320,13 @@ async def stats_command(update: Update, context: Context) -> None:
         ):
             explained = OUTCOME_EXPLAINED.get(outcome, "")
             lines.append(f"  {outcome}: {last.get(outcome, 0)}{explained}")
+    week = await service.deliveries.ambiguous_counts(service.clock() - timedelta(days=7))
+    setting = context.bot_data.settings.daily_ambiguous
+    lines.append(
+        f"Timed out while sending, last 7 days (QUOTEBOT_DAILY_AMBIGUOUS={setting}): "
+        f"{render.plural(week['resent'], 'quote')} sent again (may have arrived twice), "
+        f"{week['not_resent']} not sent again (may be missing)."
+    )
     await reply(update, ["\n".join(lines)])
 
 
@@ -378,7 +385,8 @@ async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any
     data = app.bot_data
     if data._daily is not None:
         return
-    service = DailyService(data.store, app.bot, **options)
+    resend = data.settings.daily_ambiguous == "resend"
+    service = DailyService(data.store, app.bot, **{"resend_ambiguous": resend, **options})
     data._daily = service
     jobs = app.job_queue
     if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):

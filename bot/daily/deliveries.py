@@ -8,11 +8,15 @@ bot and ``quotebot broadcast`` - never both claim a day):
              its quote. A row already ``sent``/``doubt``/``failed`` for that date: skip.
 2. sending   written by the rate limiter's ``on_start`` hook the moment the request is
              released to Telegram: from here on the message may exist.
-3. outcome   ``sent`` | ``retry`` (certainly not sent: 429, 5xx, no connection; and, by
-             default, a timeout after the request left, see ``DailyService``) |
-             ``failed`` (not today: blocked, gone) | ``moved`` (chat migrated) |
-             ``doubt`` (maybe sent: a crash in step 2, or a timeout when
-             ``resend_ambiguous`` is off).
+3. outcome   ``sent`` | ``retry`` (certainly not sent: 429, 5xx, no connection; and, with
+             QUOTEBOT_DAILY_AMBIGUOUS=resend, the default, a timeout after the request
+             left, marked :data:`AMBIGUOUS_RESENT`) | ``failed`` (not today: blocked,
+             gone) | ``moved`` (chat migrated) | ``doubt`` (maybe sent: a crash in step 2,
+             or a timeout with QUOTEBOT_DAILY_AMBIGUOUS=skip).
+
+So the guarantee is: exactly once a day when every request's fate is known; when one is not
+(a timeout after the request left), at least once with ``resend`` (the chat may get the
+quote twice) or at most once with ``skip`` (it may miss the day). /stats counts both.
 
 A ``sending`` row found after its lease expired means the sender died mid-request. Telegram
 has no idempotency key, so it is resolved as ``doubt`` and NOT resent: at most once per
@@ -185,6 +189,35 @@ def _mark_sending(conn: sqlite3.Connection, claim: Claim, lease_until: datetime)
         return cursor.rowcount == 1
 
 
+AMBIGUOUS_RESENT = "ambiguous, resent: "
+"""Marks a day's delivery that was sent again after an attempt that may have arrived (the
+``resend`` choice of QUOTEBOT_DAILY_AMBIGUOUS): the chat may have it twice. Kept through
+later retries and the final state, so /stats can count these days."""
+
+
+def _keep_mark(conn: sqlite3.Connection, chat_id: int, day: date, error: str) -> str:
+    """``error``, carrying the row's :data:`AMBIGUOUS_RESENT` mark if it has one."""
+    row = conn.execute(
+        "SELECT error FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
+        (chat_id, day.isoformat()),
+    ).fetchone()
+    if row is None or AMBIGUOUS_RESENT not in row[0] or AMBIGUOUS_RESENT in error:
+        return error
+    return f"{AMBIGUOUS_RESENT}{error or 'then sent'}"[:300]
+
+
+def _ambiguous_counts(conn: sqlite3.Connection, since: datetime) -> dict[str, int]:
+    """Deliveries claimed since ``since`` whose fate was unknown at some point: ``resent``
+    (sent again: may have arrived twice) and ``not_resent`` (``doubt``: may be missing)."""
+    resent, not_resent = conn.execute(
+        """SELECT coalesce(sum(instr(error, ?) > 0 AND state != 'doubt'), 0),
+                  coalesce(sum(state = 'doubt'), 0)
+           FROM daily_deliveries WHERE claimed_at >= ?""",
+        (AMBIGUOUS_RESENT, timestamp(since)),
+    ).fetchone()
+    return {"resent": int(resent), "not_resent": int(not_resent)}
+
+
 def _record(
     conn: sqlite3.Connection,
     claim: Claim,
@@ -195,6 +228,7 @@ def _record(
 ) -> None:
     """A claimed delivery's final state (sent, failed, doubt)."""
     with transaction(conn):
+        error = _keep_mark(conn, claim.chat_id, claim.day, error)
         _finish(
             conn,
             claim.chat_id,
@@ -213,6 +247,7 @@ def _record_retry(
     """Schedule another attempt the same local day; False (and ``failed``) if none is left."""
     chat_id, day = claim.chat_id, claim.day
     with transaction(conn):
+        error = _keep_mark(conn, chat_id, day, error)
         sub = get_subscription(conn, chat_id)
         attempts = conn.execute(
             "SELECT attempts FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
@@ -402,6 +437,7 @@ class DeliveryStore(FeatureStore):
     last_run = unit_of_work(_last_run)
     plan = unit_of_work(_plan)
     delivery = unit_of_work(_delivery)
+    ambiguous_counts = unit_of_work(_ambiguous_counts)
 
     async def prune(self, before: date, batch: int = 5000) -> int:
         """Deliveries dated before ``before`` removed, one batch per unit of work (so that

@@ -39,7 +39,7 @@ from telegram.ext import ExtBot
 
 from bot import render
 from bot.config import Settings
-from bot.daily.deliveries import Claim, DeliveryStore, NoClaim
+from bot.daily.deliveries import AMBIGUOUS_RESENT, Claim, DeliveryStore, NoClaim
 from bot.daily.subscriptions import State, SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
@@ -321,7 +321,9 @@ class DailyService:
         except NetworkError as exc:  # timeouts, 5xx, connection failures
             if certainly_not_sent(exc) or self.resend_ambiguous:
                 retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-                ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
+                # Marked when the first copy may have arrived: /stats counts these resends.
+                note = str(exc) if certainly_not_sent(exc) else f"{AMBIGUOUS_RESENT}{exc}"
+                ok = await deliveries.record_retry(claim, retry_at, note[:200], self.clock())
                 return (Outcome.RETRIED if ok else Outcome.FAILED), None
             # The request left and no answer came back: it may have arrived. At most once.
             await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
@@ -392,7 +394,8 @@ async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
             defaults=render.BOT_DEFAULTS,
         )
         async with bot:
-            service = DailyService(store, bot)
+            resend = settings.daily_ambiguous == "resend"
+            service = DailyService(store, bot, resend_ambiguous=resend)
 
             def show(chat_id: int, day: date, quote_id: int, outcome: Outcome) -> None:
                 print(f"{outcome:<10}  chat {chat_id}  {day}  quote #{quote_id}", flush=True)

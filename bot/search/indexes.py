@@ -93,7 +93,7 @@ def match_names(
         found += state.people.match(query, kinds, limit, cutoff)
     if NameKind.CASE in kinds:
         found += state.cases_index.match(query, kinds, limit, cutoff)
-    found.sort(key=lambda es: (-es[1], -es[0].weight, es[0].label))
+    found.sort(key=lambda es: -es[1])  # stable: each index has ordered its equal scores
     return found[:limit]
 
 

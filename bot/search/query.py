@@ -84,7 +84,10 @@ STOP_WORDS = _words(
     "s t d ll re ve m any some such all each other more most"
     " и в во на не что с со по о об от к ко у за из а но же ли бы это как"
 )
-NAME_STOP_WORDS = _words("the of for and in at on de la le van von der du")
+NAME_STOP_WORDS = _words(
+    "the of for and in at on de la le van von der du di da del della dos das bin ibn al el "
+    "ter ten o"
+)
 
 _WORD = re.compile(r"[^\W_]+")
 _APOSTROPHES = re.compile(r"['’ʼ`]")
