@@ -5,8 +5,8 @@ Formats (all under 64 bytes):
 ``p:<token>:<index>`` page through a result set · ``n:<token>:<index>`` the position label ·
 ``w:<speaker id>`` quotes by a speaker · ``c:<case id>`` quotes about a case ·
 ``q:<w|c|s|r>:<query>`` run /who, /case, /search or /random with that query ·
-``x:<w|c>:<query>`` / ``x:<s|k>:<id>`` export what a /who or /case list (or a speaker's or
-case's list) holds, as one document.
+``x:<w|c|t>:<query>`` / ``x:<s|k>:<id>`` export what a /who, /case or /search list (or a
+speaker's or case's list) holds, as one document.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _PAGE = re.compile(r"([pn]):([A-Za-z0-9_-]{1,16}):(\d{1,5})")
 _ID = re.compile(r"([wc]):(\d{1,12})")
 _QUERY = re.compile(r"q:([wcsr]):(.{0,60})", re.DOTALL)
-_EXPORT = re.compile(r"x:([wc]):(.{1,60})|x:([sk]):(\d{1,12})", re.DOTALL)
+_EXPORT = re.compile(r"x:([wct]):(.{1,60})|x:([sk]):(\d{1,12})", re.DOTALL)
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -131,6 +131,7 @@ async def _run_query(update: Update, context: Context, kind: str, text: str) -> 
 _EXPORT_KINDS = {
     "w": export.Kind.WHO,
     "c": export.Kind.CASE,
+    "t": export.Kind.SEARCH,
     "s": export.Kind.SPEAKER_ID,
     "k": export.Kind.CASE_ID,
 }

@@ -211,7 +211,8 @@ async def run_search(update: Update, context: Context, query: str) -> None:
         return
     result = await context.bot_data.lookup.search(query)
     heading = render.search_heading(query, len(result.hits), result.set_aside)
-    await show_results(update, context, result, "text", query, heading=heading)
+    data = render.export_data("t", query)
+    await show_results(update, context, result, "text", query, heading=heading, export_data=data)
 
 
 PLAIN_TEXT_HINT = "plain-text-search"  # chat_hints key: the hint below was shown in this chat

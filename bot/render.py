@@ -616,8 +616,8 @@ EXPORT_BUTTON = "⬇ Export"
 
 def export_data(kind: str, value: str) -> str:
     """The Export button's callback data ``x:<kind>:<value>``; "" (no button) when the value
-    does not fit Telegram's 64 bytes. Kinds: w/c a /who or /case query, s/k a speaker or case
-    id (bot/callbacks.py)."""
+    does not fit Telegram's 64 bytes. Kinds: w/c/t a /who, /case or /search query, s/k a
+    speaker or case id (bot/callbacks.py)."""
     data = f"x:{kind}:{value}"
     return data if value and len(data.encode()) <= MAX_CALLBACK_BYTES else ""
 
