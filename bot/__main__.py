@@ -18,8 +18,19 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, check_webhook_url, load_settings
+from bot.connection import database_directory_problem
 from bot.corpus import Quote, publication_from_fields, read_file
-from bot.curation import review_lines
+from bot.corrections import (
+    CORRECTABLE,
+    SOURCE_FIELDS,
+    CorrectionError,
+    close_report,
+    correct_quote,
+    open_reports,
+    quote_history,
+    withdraw_quote,
+)
+from bot.curation import change_lines, report_lines, review_lines
 from bot.documents import Progress
 from bot.logs import setup_logging
 from bot.progress import ImportProgress
@@ -27,7 +38,7 @@ from bot.provenance import UNKNOWN, ProvenanceError, Publication
 from bot.schema import StoreError
 from bot.search.sql import refresh_index
 from bot.seed_data import CATALOG_FILE, data_file
-from bot.store import QuoteStore, database_directory_problem, stored_speaker_names
+from bot.store import QuoteStore, stored_speaker_names
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -141,7 +152,12 @@ async def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     for q in quotes:
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
         source = source_text(q.publication)
-        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n")
+        state = ""
+        if q.withdrawn:
+            state = f"    WITHDRAWN on {q.withdrawn.at[:10]}: {q.withdrawn.reason}\n"
+        elif q.corrected_at:
+            state = f"    corrected {q.corrected_at[:10]} (quotebot history {q.id})\n"
+        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n{state}")
     return 0
 
 
@@ -183,6 +199,63 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for name, value in stats.items():
         print(f"{name}: {value}")
+    return 0
+
+
+@command("correct")
+async def cmd_correct(args: argparse.Namespace, settings: Settings) -> int:
+    given = {f: getattr(args, f) for f in (*CORRECTABLE, *SOURCE_FIELDS)}
+    given = {f: v for f, v in given.items() if v is not None}
+    async with await open_store(args, settings) as store:
+        changes = await store.run(correct_quote, args.id, given, args.reason)
+    print(f"#{args.id} corrected ({len(changes)} change{'s' if len(changes) != 1 else ''}):")
+    for line in change_lines(changes):
+        print(line)
+    return 0
+
+
+@command("withdraw")
+async def cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
+    async with await open_store(args, settings) as store:
+        change = await store.run(withdraw_quote, args.id, args.reason)
+    print(f"#{args.id} withdrawn on {change.at[:10]}: {change.reason}")
+    print("It keeps its number; /quote and old links say it was withdrawn, and why.")
+    return 0
+
+
+@command("history")
+async def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    async with await open_store(args, settings) as store:
+        if await store.get_quote_record(args.id) is None:
+            raise CorrectionError(f"there is no quote #{args.id}")
+        changes = await store.run(quote_history, args.id)
+    if args.json:
+        emit_json([vars(c) for c in changes])
+        return 0
+    if not changes:
+        print(f"#{args.id} has not been changed since it was added.")
+        return 0
+    print(f"#{args.id}: {len(changes)} change{'s' if len(changes) != 1 else ''}")
+    for line in change_lines(changes):
+        print(line)
+    return 0
+
+
+@command("reports")
+async def cmd_reports(args: argparse.Namespace, settings: Settings) -> int:
+    async with await open_store(args, settings) as store:
+        if args.action == "close":
+            if args.report_id is None or not args.reason:
+                raise CorrectionError("use: quotebot reports close ID --reason '…'")
+            closed = await store.run(close_report, args.report_id, args.reason)
+            print(f"Report #{closed.id} closed: {closed.close_reason}")
+            return 0
+        reports = await store.run(open_reports)
+    if args.json:
+        emit_json([vars(r) for r in reports])
+        return 0
+    for line in report_lines(reports):
+        print(line)
     return 0
 
 
@@ -311,9 +384,13 @@ async def cmd_cite(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     async with await open_store(args, settings) as store:
-        quote = await store.get_quote(args.id)
+        quote = await store.get_quote_record(args.id)
     if quote is None:
         print(f"quotebot: there is no quote #{args.id}", file=sys.stderr)
+        return 1
+    if quote.withdrawn:  # never cite a withdrawn statement
+        when, why = quote.withdrawn.at[:10], quote.withdrawn.reason
+        print(f"quotebot: quote #{args.id} was withdrawn on {when}: {why}", file=sys.stderr)
         return 1
     print(citations.entry(quote, style))
     return 0
@@ -430,6 +507,25 @@ def build_parser() -> CommandLine:
     p.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     for name, what in SOURCE_OPTIONS.items():
         p.add_argument(f"--{name}", help=f"statements text only: {what} (CSV/JSON: per row)")
+    p = add("correct", "correct a quote's text, speaker, role or source; recorded with the reason")
+    p.add_argument("id", type=int, help="the quote's number")
+    p.add_argument("--text", help="the exact text, as the source has it")
+    p.add_argument("--speaker", help="the speaker's full name")
+    p.add_argument("--role", help="the speaker's role, as the source gives it")
+    for name, what in SOURCE_OPTIONS.items():
+        p.add_argument(f"--{name}", help=f"{what}; an empty value clears it")
+    p.add_argument("--reason", required=True, help="why (kept in the quote's history)")
+    p = add("withdraw", "withdraw a quote: it keeps its number but leaves every list")
+    p.add_argument("id", type=int, help="the quote's number")
+    p.add_argument("--reason", required=True, help="why (shown to anyone who opens it)")
+    p = add("history", "every correction and withdrawal of a quote", lists=True)
+    p.add_argument("id", type=int, help="the quote's number")
+    p = add(
+        "reports", "users' open reports (/report); close one with: reports close ID", lists=True
+    )
+    p.add_argument("action", nargs="?", choices=["list", "close"], default="list")
+    p.add_argument("report_id", nargs="?", type=int, metavar="ID", help="the report to close")
+    p.add_argument("--reason", help="why the report is closed (required with close)")
     add("quotes", "list every quote, in source order", lists=True)
     add("speakers", "list speakers with their organisation and number of quotes", lists=True)
     add("cases", "list cases with their number of quotes", lists=True)
@@ -472,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(args, settings)
         return asyncio.run(COMMANDS[args.command](args, settings))
-    except (SettingsError, StoreError, DocumentError, OSError) as exc:
+    except (SettingsError, StoreError, DocumentError, CorrectionError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:  # e.g. "database is locked" by another writer

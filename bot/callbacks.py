@@ -5,8 +5,8 @@ Formats (all under 64 bytes):
 ``p:<token>:<index>`` page through a result set · ``n:<token>:<index>`` the position label ·
 ``w:<speaker id>`` quotes by a speaker · ``c:<case id>`` quotes about a case ·
 ``q:<w|c|s|r>:<query>`` run /who, /case, /search or /random with that query ·
-``x:<w|c>:<query>`` / ``x:<s|k>:<id>`` export what a /who or /case list (or a speaker's or
-case's list) holds, as one document.
+``x:<w|c|t>:<query>`` / ``x:<s|k>:<id>`` export what a /who, /case or /search list (or a
+speaker's or case's list) holds, as one document.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from telegram.error import BadRequest
 
 from bot import export, handlers, render
 from bot.context import Context
+from bot.render_trail import withdrawn_notice
 from bot.search.service import LookupResult
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"([pn]):([A-Za-z0-9_-]{1,16}):(\d{1,5})")
 _ID = re.compile(r"([wc]):(\d{1,12})")
 _QUERY = re.compile(r"q:([wcsr]):(.{0,60})", re.DOTALL)
-_EXPORT = re.compile(r"x:([wc]):(.{1,60})|x:([sk]):(\d{1,12})", re.DOTALL)
+_EXPORT = re.compile(r"x:([wct]):(.{1,60})|x:([sk]):(\d{1,12})", re.DOTALL)
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -77,9 +78,17 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     if kind == "n" or not 0 <= index < total:
         await query.answer(f"{min(index + 1, total)} of {total}")
         return
-    found = await context.bot_data.store.get_quote(results.quote_ids[index])
+    found = await context.bot_data.store.get_quote_record(results.quote_ids[index])
     if found is None:
         await query.answer(render.STALE_BUTTON)
+        return
+    if found.withdrawn:  # withdrawn since the list was made: say so on its page
+        await query.answer()
+        text = withdrawn_notice(found)
+        markup = render.pager_keyboard(
+            token, index, total, found, omit=results.omit, export=results.export
+        )
+        await query.edit_message_text(text, reply_markup=markup)
         return
     text = render.render_quote(
         found, matched=results.spans[index], position=(index + 1, total), heading=results.heading
@@ -122,6 +131,7 @@ async def _run_query(update: Update, context: Context, kind: str, text: str) -> 
 _EXPORT_KINDS = {
     "w": export.Kind.WHO,
     "c": export.Kind.CASE,
+    "t": export.Kind.SEARCH,
     "s": export.Kind.SPEAKER_ID,
     "k": export.Kind.CASE_ID,
 }

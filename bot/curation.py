@@ -1,4 +1,4 @@
-"""What the curator's commands print: the import review (and, later, corrections).
+"""What the curator's commands print: the import review, corrections, history, reports.
 
 Plain text for a terminal. The review lists every speaker and organisation an import
 created, so an odd name (a role glued to a name, a name cut in two) is seen at once.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.corrections import Change, Report
 from bot.importing import ImportReport
 
 
@@ -41,4 +42,36 @@ def review_lines(report: ImportReport) -> list[str]:
         lines += ["New organisations: none"]
     if report.dry_run:
         lines += ["", "Dry run: nothing was written. Run again without --dry-run to import."]
+    return lines
+
+
+# -- corrections ------------------------------------------------------------------------------
+
+
+def _shown(value: str, limit: int = 200) -> str:
+    value = " ".join(value.split())
+    return f"“{value if len(value) <= limit else value[:limit] + '…'}”" if value else "(empty)"
+
+
+def change_lines(changes: Sequence[Change]) -> list[str]:
+    """One line per change: when, what, before → after, why."""
+    lines = []
+    for c in changes:
+        if c.action == "withdraw":
+            lines.append(f"  {c.at}  withdrawn — {c.reason}")
+        else:
+            lines.append(
+                f"  {c.at}  {c.field}: {_shown(c.before)} → {_shown(c.after)} — {c.reason}"
+            )
+    return lines
+
+
+def report_lines(reports: Sequence[Report]) -> list[str]:
+    if not reports:
+        return ["No open reports."]
+    lines = [f"Open reports ({len(reports)}):"]
+    for r in reports:
+        who = f"{r.user_name} ({r.user_id})" if r.user_name else str(r.user_id)
+        lines.append(f"  #{r.id}  quote #{r.quote_id}  {r.created_at}  from {who}: {r.text}")
+    lines.append("Close one with: quotebot reports close ID --reason '…'")
     return lines

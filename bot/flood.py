@@ -8,13 +8,14 @@ Two rules, both per user (a chat's other members are never affected):
   per-chat sending rate, so someone reading quotes one a second is never refused); in a
   group each member gets :data:`GROUP_ALLOWANCE` (10 in a row, then 12 a minute), so one
   member cannot spend the group's 20 messages a minute that Telegram allows. Over it, the
-  user is told once (with when they may continue), then ignored until the allowance refills.
+  user is told when they may continue (at most once a minute), and otherwise ignored until
+  the allowance refills.
   ``/help`` and ``/start`` are answered even then (``exempt``), saying when.
 * **Repeat.** The same command with the same arguments from the same user within
-  ``duplicate_window`` (5 s) is answered once -- a double tap, or a group where Telegram
-  delivers a command twice -- but only for ``repeatable`` commands, whose answer cannot have
-  changed in between (lookups, /help). ``/daily``, ``/random`` and anything that changes
-  state are never suppressed.
+  ``duplicate_window`` (5 s) is answered once -- a double tap -- but only for ``repeatable``
+  commands, whose answer cannot have changed in between (lookups and /help; the caller puts
+  the statements' version in the command, see ``bot.handlers.guarded``). ``/daily``,
+  ``/random`` and anything that changes state are never suppressed.
 
 Memory is bounded: the least recently seen users are forgotten first.
 """

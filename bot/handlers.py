@@ -13,9 +13,10 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
 
-from bot import citations, export, render, result_lists
+from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
+from bot.render_trail import withdrawn_notice
 from bot.result_lists import ResultSet
 from bot.schema import data_version
 from bot.search.service import LookupResult
@@ -73,7 +74,8 @@ def flood_check(
     return context.bot_data.flood.check(
         chat.id,
         user.id if user else 0,
-        command,
+        # After /lang the same command has a new answer: not a repeat.
+        f"{command} [{i18n.current()}]",
         private=not is_group(update),
         repeatable=repeatable,
         exempt=exempt,
@@ -215,7 +217,8 @@ async def run_search(update: Update, context: Context, query: str) -> None:
         return
     result = await context.bot_data.lookup.search(query)
     heading = render.search_heading(query, len(result.hits), result.set_aside)
-    await show_results(update, context, result, "text", query, heading=heading)
+    data = render.export_data("t", query)
+    await show_results(update, context, result, "text", query, heading=heading, export_data=data)
 
 
 PLAIN_TEXT_HINT = "plain-text-search"  # chat_hints key: the hint below was shown in this chat
@@ -261,9 +264,13 @@ async def quote_from_argument(
     if match is None:
         await reply(update, [render.USAGE[command]])
         return None
-    found = await context.bot_data.store.get_quote(int(match.group(1)))
+    # Withdrawn ones too: an old citation of #7 learns it was withdrawn, and why.
+    found = await context.bot_data.store.get_quote_record(int(match.group(1)))
     if found is None:
         await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+    elif found.withdrawn:
+        await reply(update, [withdrawn_notice(found)])
+        return None
     return found
 
 

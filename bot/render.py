@@ -18,6 +18,7 @@ from telegram.ext import Defaults
 
 from bot import citations
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
+from bot.i18n import N_, NATIVE_NAMES, _, current, ngettext
 from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
@@ -45,39 +46,70 @@ class CommandSpec:
     admin: bool = False  # only for QUOTEBOT_ADMINS; not in menus
 
 
+# Descriptions and argument names are translated where shown (/help, the command menus).
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("start", "", "welcome and examples", "/start", groups=False),
-    CommandSpec("help", "", "every command with an example", "/help"),
+    CommandSpec("start", "", N_("welcome and examples"), "/start", groups=False),
+    CommandSpec("help", "", N_("every command with an example"), "/help"),
     CommandSpec(
-        "who", "[name|organisation]", "quotes by a speaker or organisation", "/who julia hall"
+        "who",
+        N_("[name|organisation]"),
+        N_("quotes by a speaker or organisation"),
+        "/who julia hall",
     ),
-    CommandSpec("case", "[name]", "quotes about a case", "/case ablyazov"),
+    CommandSpec("case", N_("[name]"), N_("quotes about a case"), "/case ablyazov"),
     CommandSpec(
         "search",
-        "<text>",
-        "free-text search; filters who: case: org:",
+        N_("<text>"),
+        N_("free-text search; filters who: case: org:"),
         "/search fair trial case:ablyazov",
     ),
-    CommandSpec("random", "[filter]", "a random quote, optionally filtered", "/random case:pavlov"),
-    CommandSpec("quote", "<id>", "one quote by its number", "/quote 7"),
     CommandSpec(
-        "cite", "<id> [style]", "a citation: plain, apa, chicago, csl or bibtex", "/cite 7 apa"
+        "random", N_("[filter]"), N_("a random quote, optionally filtered"), "/random case:pavlov"
+    ),
+    CommandSpec("quote", N_("<id>"), N_("one quote by its number"), "/quote 7"),
+    CommandSpec(
+        "cite",
+        N_("<id> [style]"),
+        N_("a citation: plain, apa, chicago, csl or bibtex"),
+        "/cite 7 apa",
     ),
     CommandSpec(
         "export",
-        "<filter> [md|csv|csl]",
-        "a file of every matching quote with its citation",
+        N_("<filter> [md|csv|csl]"),
+        N_("a file of every matching quote with its citation"),
         "/export case:ablyazov csv",
+    ),
+    CommandSpec("history", "<id>", "a quote's corrections, or its withdrawal", "/history 7"),
+    CommandSpec(
+        "report",
+        "<id> <what is wrong>",
+        "tell the curators a quote is wrong (3 an hour)",
+        "/report 7 the date is wrong",
     ),
     CommandSpec(
         "daily",
-        "[HH:MM [Area/City] | off]",
-        "quote of the day for this chat",
+        N_("[HH:MM [Area/City] | off]"),
+        N_("quote of the day for this chat"),
         "/daily 09:00 Europe/Paris",
     ),
+    CommandSpec("lang", "[en|ru|kk]", N_("the language I answer in"), "/lang ru"),
     CommandSpec(
-        "stats", "", "subscriber counts and the last broadcast", "/stats", groups=False, admin=True
+        "stats",
+        "",
+        N_("subscriber counts and the last broadcast"),
+        "/stats",
+        groups=False,
+        admin=True,
     ),
+)
+# The bot's profile (setMyDescription: at most 512 characters; setMyShortDescription: 120).
+DESCRIPTION = N_(
+    "I find public statements by human-rights organisations about extradition cases "
+    "(Ablyazov, Pavlov, Shalabayeva) and give them verbatim, with who said them and where "
+    "they were published. Press Start, or type /help."
+)
+SHORT_DESCRIPTION = N_(
+    "Human-rights statements on extradition cases, verbatim and with their source."
 )
 
 
@@ -87,28 +119,36 @@ def e(text: str) -> str:
 
 
 def help_text(bot_username: str | None = None) -> str:
-    lines = ["<b>quotebot</b> serves human-rights statements, verbatim and attributed.", ""]
+    lines = [_("<b>quotebot</b> serves human-rights statements, verbatim and attributed."), ""]
     for spec in COMMANDS:
-        usage = f"/{spec.name} {spec.args}".strip()
-        admin = " (bot admins)" if spec.admin else ""
-        lines.append(
-            f"<code>{e(usage)}</code> — {e(spec.description)}{admin}\n   e.g. {e(spec.example)}"
-        )
+        usage = e(f"/{spec.name} {_(spec.args)}".strip())
+        description, example = e(_(spec.description)), e(spec.example)
+        if spec.admin:
+            line = _("<code>{usage}</code> — {description} (bot admins)\n   e.g. {example}")
+        else:
+            line = _("<code>{usage}</code> — {description}\n   e.g. {example}")
+        lines.append(line.format(usage=usage, description=description, example=example))
     lines += [
         "",
-        "Names forgive typos, partial names and Cyrillic (Аблязов). "
-        f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
-        "the Share button under a quote does it for you. "
-        "In a private chat with me, any text you send is searched, as /search does.",
+        _(
+            "Names forgive typos, partial names and Cyrillic (Аблязов). In any chat, type "
+            "<code>@{bot} query</code> to drop a quote into the conversation, or "
+            "<code>@{bot} #7</code> for quote 7; the Share button under a quote does it for "
+            "you. In a private chat with me, any text you send is searched, as /search does."
+        ).format(bot=e(bot_username or "botname")),
     ]
     return "\n".join(lines)
 
 
 def welcome_text(first_name: str | None) -> str:
-    hello = f"Hello, {e(first_name)}!" if first_name else "Hello!"
-    return (
-        f"{hello} I find public statements by human-rights organisations about extradition "
+    if first_name:
+        return _(
+            "Hello, {name}! I find public statements by human-rights organisations about "
+            "extradition cases, and give them verbatim with their attribution.\n\n"
+            "Try one of these, or see /help:"
+        ).format(name=e(first_name))
+    return _(
+        "Hello! I find public statements by human-rights organisations about extradition "
         "cases, and give them verbatim with their attribution.\n\n"
         "Try one of these, or see /help:"
     )
@@ -277,7 +317,9 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
     something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = ngettext(
+        "<b>{title}</b> — {count} quote", "<b>{title}</b> — {count} quotes", total
+    ).format(title=e(title), count=total)
     if set_aside:
         words = ", ".join(f"“{e(w)}”" for w in set_aside)
         heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
@@ -293,6 +335,12 @@ def search_heading(query: str, total: int, set_aside: Sequence[str] = ()) -> str
 def random_heading(query: str) -> str:
     shown = query if len(query) <= 60 else query[:60] + "…"
     return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
+
+
+def day(iso: str) -> str:
+    """``2026-12-02T12:50:00Z`` (or ``2026-12-02``) as ``2 Dec 2026``."""
+    year, month, date = (int(part) for part in iso[:10].split("-"))
+    return f"{date} {MONTHS[month - 1]} {year}"
 
 
 def deep_link(bot_username: str, quote_id: int) -> str:
@@ -311,8 +359,15 @@ def full_text_pointer(quote_id: int, bot_username: str | None) -> str:
 def _quote_footer(
     quote: StoredQuote, position: tuple[int, int] | None, cut: bool, bot_username: str | None
 ) -> list[str]:
-    """The lines under the quote: attribution, source line, then number, cases, position."""
-    meta = [f"#{quote.id}"]
+    """The lines under the quote: attribution, source line, then number, cases, position.
+
+    In an inline result (``bot_username`` given) the number is the deep link that opens the
+    quote in the bot's chat, so a message posted long ago still leads to its current state
+    (corrected, or withdrawn and why)."""
+    number = f"#{quote.id}"
+    meta = [link(number, deep_link(bot_username, quote.id)) if bot_username else number]
+    if quote.corrected_at:
+        meta.append(f"corrected {day(quote.corrected_at)}")
     if quote.cases:
         meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
     if position:
@@ -525,7 +580,7 @@ PLAIN_TEXT_HINT = (
     "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
     "/case a case, and /help lists everything.</i>"
 )
-STALE_BUTTON = "This button has expired. Run the command again."
+STALE_BUTTON = N_("This button has expired. Run the command again.")
 
 
 def plural(count: int, noun: str) -> str:
@@ -553,7 +608,7 @@ def over_limit_note(wait: int) -> str:
     return f"\n\n<i>You sent many requests just now: you can continue in {_in_seconds(wait)}.</i>"
 
 
-ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
+ERROR = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 # -- /cite styles and /export --------------------------------------------------------------
@@ -563,8 +618,8 @@ EXPORT_BUTTON = "⬇ Export"
 
 def export_data(kind: str, value: str) -> str:
     """The Export button's callback data ``x:<kind>:<value>``; "" (no button) when the value
-    does not fit Telegram's 64 bytes. Kinds: w/c a /who or /case query, s/k a speaker or case
-    id (bot/callbacks.py)."""
+    does not fit Telegram's 64 bytes. Kinds: w/c/t a /who, /case or /search query, s/k a
+    speaker or case id (bot/callbacks.py)."""
     data = f"x:{kind}:{value}"
     return data if value and len(data.encode()) <= MAX_CALLBACK_BYTES else ""
 
@@ -640,3 +695,54 @@ def export_caption(
             "<code>quotebot export</code> on the command line exports them all."
         )
     return text
+
+
+# -- /lang ---------------------------------------------------------------------------------
+
+LANG_NOT_ADMIN = N_(
+    "Only this group's admins can change the language it is answered in. Anyone can see it "
+    "with /lang."
+)
+
+
+def language_status(chosen: str | None, group: bool) -> str:
+    """/lang with no argument: the language of this reply, and why it is this one."""
+    language = e(NATIVE_NAMES[current()])
+    if group and chosen:
+        text = _("This group is answered in <b>{language}</b>. Its admins can choose another:")
+    elif group:
+        text = _(
+            "This group has no language set: I answer each member in the language of their "
+            "Telegram app. Its admins can choose one for everyone:"
+        )
+    elif chosen:
+        text = _("I answer you in <b>{language}</b>. Choose another:")
+    else:
+        text = _(
+            "I answer you in <b>{language}</b>, the language of your Telegram app. Choose another:"
+        )
+    return text.format(language=language)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(name, f"l:{code}") for code, name in NATIVE_NAMES.items()]]
+    )
+
+
+def unknown_language(asked: str) -> str:
+    shown = asked if len(asked) <= 40 else asked[:40] + "…"
+    return _(
+        "I don't know the language <i>{asked}</i>. I answer in English (en), Russian (ru) and "
+        "Kazakh (kk), e.g. <code>/lang ru</code>."
+    ).format(asked=e(shown))
+
+
+def language_set(group: bool) -> str:
+    """Said in the language just chosen: each catalog names its own language here."""
+    if group:
+        # Translators: said in the language just chosen; name that language (Russian:
+        # "по-русски"), not English.
+        return _("From now on I answer everyone in this group in English.")
+    # Translators: said in the language just chosen; name that language, not English.
+    return _("From now on I answer you in English.")

@@ -5,9 +5,10 @@ A result list is shown one quote at a time in one message; its ◀ ▶ buttons c
 (callback data is at most 64 bytes: no room for a query). The list (quote ids, highlighted
 spans, heading, buttons to leave out) is kept in memory for speed and written to the
 ``result_lists`` table, so buttons on a list posted before a restart still page, for
-:data:`KEPT_DAYS` days; older lists are deleted and their buttons answer "expired". Paging
-shows the quotes as they are now (a corrected text shows corrected). While another process
-holds the write lock (an import), a list is kept in memory only rather than hold up lookups.
+:data:`KEPT_DAYS` days (the newest :data:`KEPT_ON_DISK` of them); older lists are deleted
+and their buttons answer "expired". Paging shows the quotes as they are now (a corrected
+text shows corrected). While another process holds the write lock (an import), a list is
+kept in memory only rather than hold up lookups.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KEPT_DAYS = 7  # ◀ ▶ keep working this long, restarts included (README: "Paging buttons")
 KEPT_IN_MEMORY = 2_000  # recent lists also kept in memory (the rest are read back from disk)
+KEPT_ON_DISK = 100_000  # at most this many lists in the database (about 1 KB each), newest kept
 PRUNE_EVERY = 500  # lists saved between deletions of expired ones
 
 Spans = tuple[tuple[int, int], ...]
@@ -79,7 +81,9 @@ def _no_waiting(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA busy_timeout = {previous}")
 
 
-def _save(conn: sqlite3.Connection, token: str, result: ResultSet, now: float, prune: bool) -> bool:
+def _save(
+    conn: sqlite3.Connection, token: str, result: ResultSet, now: float, prune: int | None
+) -> bool:
     """Keep the list on disk; False when the database is locked (kept in memory only)."""
     try:
         with _no_waiting(conn):
@@ -88,13 +92,22 @@ def _save(conn: sqlite3.Connection, token: str, result: ResultSet, now: float, p
                 "VALUES (?, ?, ?, ?)",
                 (token, result.chat_id, now, result.to_json()),
             )
-            if prune:
-                oldest = now - KEPT_DAYS * 86_400.0
-                conn.execute("DELETE FROM result_lists WHERE created_at < ?", (oldest,))
+            if prune is not None:
+                _prune(conn, now, prune)
     except sqlite3.OperationalError as exc:
         log.info("result list kept in memory only: %s", exc)
         return False
     return True
+
+
+def _prune(conn: sqlite3.Connection, now: float, kept: int) -> None:
+    """Delete the lists older than KEPT_DAYS, and all but the newest ``kept``."""
+    conn.execute("DELETE FROM result_lists WHERE created_at < ?", (now - KEPT_DAYS * 86_400.0,))
+    conn.execute(
+        """DELETE FROM result_lists WHERE created_at <
+           (SELECT created_at FROM result_lists ORDER BY created_at DESC LIMIT 1 OFFSET ?)""",
+        (kept - 1,),
+    )
 
 
 def _load(conn: sqlite3.Connection, token: str, oldest: float) -> tuple[float, ResultSet] | None:
@@ -126,9 +139,14 @@ class ResultLists:
     """Result lists by token: memory first, then the database (see the module doc)."""
 
     def __init__(
-        self, kept_in_memory: int = KEPT_IN_MEMORY, clock: Callable[[], float] = time.time
+        self,
+        kept_in_memory: int = KEPT_IN_MEMORY,
+        kept_on_disk: int = KEPT_ON_DISK,
+        prune_every: int = PRUNE_EVERY,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.kept_in_memory = kept_in_memory
+        self.kept_in_memory, self.kept_on_disk = kept_in_memory, kept_on_disk
+        self.prune_every = prune_every
         self.clock = clock
         self._recent: OrderedDict[str, tuple[float, ResultSet]] = OrderedDict()
         self._saved = 0
@@ -138,7 +156,8 @@ class ResultLists:
         now = self.clock()
         self._remember(token, now, result)
         self._saved += 1
-        await store.run(_save, token, result, now, self._saved % PRUNE_EVERY == 1)
+        prune = self.kept_on_disk if (self._saved - 1) % self.prune_every == 0 else None
+        await store.run(_save, token, result, now, prune)
         return token
 
     async def get(self, store: QuoteStore, token: str) -> ResultSet | None:

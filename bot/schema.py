@@ -168,6 +168,46 @@ MIGRATIONS: list[tuple[str, ...]] = [
             shown_at REAL NOT NULL,
             PRIMARY KEY (chat_id, hint)) WITHOUT ROWID""",
     ),
+    # v7: corrections with a trail (bot/corrections.py). A quote is never deleted or
+    # renumbered: a withdrawal sets ``withdrawn_at``, and every change, withdrawal included,
+    # is a row of ``quote_changes`` (what before, what after, why, when). Users' reports of
+    # problems wait in ``reports`` until a curator closes them.
+    (
+        "ALTER TABLE quotes ADD COLUMN withdrawn_at TEXT",
+        """CREATE TABLE quote_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            quote_id INTEGER NOT NULL REFERENCES quotes(id),
+            at TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('correct', 'withdraw')),
+            field TEXT NOT NULL,
+            before TEXT NOT NULL,
+            after TEXT NOT NULL,
+            reason TEXT NOT NULL)""",
+        "CREATE INDEX quote_changes_by_quote ON quote_changes(quote_id, id)",
+        """CREATE TABLE reports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            quote_id INTEGER NOT NULL REFERENCES quotes(id),
+            user_id INTEGER NOT NULL,
+            user_name TEXT NOT NULL DEFAULT '',
+            chat_id INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            closed_at TEXT,
+            close_reason TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX reports_by_user ON reports(user_id, created_at)",
+        "CREATE INDEX reports_open ON reports(status, id)",
+    ),
+    # v8: the language each chat is answered in (bot/languages.py): chosen with /lang, or
+    # the one last seen there (for its quote of the day); no row means English.
+    (
+        """CREATE TABLE chat_languages (
+            chat_id INTEGER PRIMARY KEY,
+            language TEXT NOT NULL CHECK (language IN ('en', 'ru', 'kk')),
+            chosen INTEGER NOT NULL CHECK (chosen IN (0, 1)),
+            updated_at REAL NOT NULL,
+            updated_by INTEGER NOT NULL DEFAULT 0)""",
+    ),
 ]
 
 

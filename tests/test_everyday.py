@@ -16,7 +16,7 @@ from botchat import GROUP, PRIVATE, BotHarness, buttons, running_bot
 from bot import render
 from bot.config import Settings
 from bot.console import run_console
-from bot.result_lists import KEPT_DAYS
+from bot.result_lists import KEPT_DAYS, ResultLists
 
 ADMIN, MEMBER = 71, 72
 
@@ -251,3 +251,15 @@ async def test_a_repeat_is_answered_again_when_the_statements_changed(
     again = texts(await bot.send("/quote 3"))
     assert len(again) == 1 and "Corrected role" in again[0]
     assert await bot.send("/quote 3") == []  # unchanged since: a double tap
+
+
+async def test_only_the_newest_lists_are_kept_on_disk(bot: BotHarness) -> None:
+    bot.app.bot_data.results = ResultLists(kept_in_memory=1, kept_on_disk=2, prune_every=1)
+    shown = [(await bot.send(f"/case {name}"))[0] for name in ("ablyazov", "pavlov", "alma")]
+    assert await bot.press(shown[0], dict(buttons(shown[0]))["▶"]) == []
+    assert bot.last_callback_answer().get("text") == render.STALE_BUTTON
+    assert "2/" in texts(await bot.press(shown[2], dict(buttons(shown[2]))["▶"]))[0]
+    kept = await bot.app.bot_data.store.run(
+        lambda conn: conn.execute("SELECT count(*) FROM result_lists").fetchone()[0]
+    )
+    assert kept == 2

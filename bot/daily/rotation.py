@@ -91,12 +91,16 @@ def _rotation_pool(
     corpus is that small, else a sample that is the same for the same chat and history."""
     max_id = max_quote_id(conn)
     if max_id <= sample:
-        rows = conn.execute("SELECT id, speaker_id FROM quotes").fetchall()
+        rows = conn.execute(
+            "SELECT id, speaker_id FROM quotes WHERE withdrawn_at IS NULL"
+        ).fetchall()
         return [(int(i), int(s)) for i, s in rows if i not in used]
     rng = random.Random(f"{chat_id}:{cycle}:{len(used)}")
     ids = rng.sample(range(1, max_id + 1), sample)
     rows = conn.execute(
-        f"SELECT id, speaker_id FROM quotes WHERE id IN ({placeholders(ids)})", ids
+        f"SELECT id, speaker_id FROM quotes WHERE id IN ({placeholders(ids)}) "
+        "AND withdrawn_at IS NULL",
+        ids,
     ).fetchall()
     pool = [(int(i), int(s)) for i, s in rows if i not in used]
     if pool:
@@ -104,7 +108,7 @@ def _rotation_pool(
     # Late in a cycle most quotes are used: look for the rest instead of guessing.
     rows = conn.execute(
         """SELECT id, speaker_id FROM quotes
-           WHERE id NOT IN (SELECT value FROM json_each(?)) LIMIT ?""",
+           WHERE withdrawn_at IS NULL AND id NOT IN (SELECT value FROM json_each(?)) LIMIT ?""",
         (json.dumps(sorted(used)), sample),
     ).fetchall()
     return [(int(i), int(s)) for i, s in rows]

@@ -1,4 +1,6 @@
-"""Due-time arithmetic for daily quotes: local wall-clock times, zoneinfo, DST. Pure functions.
+"""Due-time arithmetic for daily quotes: local wall-clock times, zoneinfo, DST; and reading
+the zone a user typed (Area/City, a whole-hour ``UTC+3``, a bare city to suggest). Pure
+functions.
 
 A subscription says "HH:MM in Area/City". Deliveries are counted per *local date*: each local
 date gets one quote, due at that date's HH:MM. Two DST cases need a rule:

@@ -138,6 +138,11 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         # from a group the bot was removed from.
         self.privacy_dropped: list[JSON] = []
         self.commands: dict[str, list[JSON]] = {}
+        # setMyDescription / setMyShortDescription by language_code ("" for the default).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
+        # Telegram's language_code of each user's app (users not listed send none).
+        self.user_languages: dict[int, str] = {}
         self.webhook: JSON = {"url": ""}
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}

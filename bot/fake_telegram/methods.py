@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import mimetypes
+import re
 import time
 from typing import Any
 
@@ -225,9 +226,42 @@ class BotAPIMethods(FakeState):
         return self._answer_query(params.get("inline_query_id"))
 
     @staticmethod
-    def _scope(params: JSON) -> str:
+    def _language_code(params: JSON) -> str:
+        """A two-letter ISO 639-1 code, or "" (for users of every other language)."""
+        code = params.get("language_code") or ""
+        if not isinstance(code, str) or (code and not re.fullmatch(r"[a-z]{2}", code)):
+            raise bad_request("LANG_CODE_INVALID")
+        return code
+
+    def _scope(self, params: JSON) -> str:
         scope = params.get("scope") or {"type": "default"}
-        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
+        return json.dumps([scope, self._language_code(params)], sort_keys=True)
+
+    def _m_setMyDescription(self, params: JSON) -> bool:
+        return self._set_text(self.descriptions, params, "description", 512)
+
+    def _m_getMyDescription(self, params: JSON) -> JSON:
+        return {"description": self.descriptions.get(self._language_code(params), "")}
+
+    def _m_setMyShortDescription(self, params: JSON) -> bool:
+        return self._set_text(self.short_descriptions, params, "short_description", 120)
+
+    def _m_getMyShortDescription(self, params: JSON) -> JSON:
+        code = self._language_code(params)
+        return {"short_description": self.short_descriptions.get(code, "")}
+
+    def _set_text(self, texts: dict[str, str], params: JSON, field: str, limit: int) -> bool:
+        """setMy(Short)Description: ``field`` (at most ``limit`` characters; empty removes
+        the language's own text) for ``language_code``."""
+        text = params.get(field) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{field.upper()}_INVALID")
+        code = self._language_code(params)
+        if text:
+            texts[code] = text
+        else:
+            texts.pop(code, None)
+        return True
 
     def _m_setMyCommands(self, params: JSON) -> bool:
         check_commands(params.get("commands"))

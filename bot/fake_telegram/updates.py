@@ -20,6 +20,8 @@ class UpdateBuilders(FakeState):
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
+        if code := self.user_languages.get(user_id):
+            user["language_code"] = code
         self.users[user_id] = user
         return user
 
@@ -28,7 +30,10 @@ class UpdateBuilders(FakeState):
         return user_id or (chat_id if chat_id > 0 else 777)
 
     def _known_user(self, user_id: int) -> JSON:
-        return self.users.get(user_id) or self._user(user_id)
+        known = self.users.get(user_id)
+        if known is None:
+            return self._user(user_id)
+        return self._user(user_id, known["first_name"], known.get("username"))
 
     def _enqueue(self, kind: str, payload: JSON, *, deliver: bool = True) -> JSON:
         update = {"update_id": self._update_id, kind: copy.deepcopy(payload)}

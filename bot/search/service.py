@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache, partial
 
+from bot.corrections import last_change_id
 from bot.schema import max_quote_id
 from bot.search import free_text
 from bot.search import sql as ss
@@ -87,6 +88,7 @@ class Lookup:
         self.last_index: ss.IndexState | None = None
         self.answers = Answers(answers_kept)
         self.index_stale = False  # new quotes were loaded without refreshing the typo index
+        self._changes = -1  # the change log's last id as of the last load
 
     # -- loading -------------------------------------------------------------------------
 
@@ -95,6 +97,7 @@ class Lookup:
         await self.store.run(self._load)
 
     def _load(self, conn: sqlite3.Connection) -> Indexes:
+        self._changes = last_change_id(conn)
         try:
             self.last_index = ss.refresh_index(conn)
         except sqlite3.OperationalError as exc:  # locked by a writer, or a read-only file
@@ -124,7 +127,13 @@ class Lookup:
 
     def _fresh(self, conn: sqlite3.Connection) -> Indexes:
         state = self._state
-        if state is None or max_quote_id(conn) != state.max_id:
+        # New quotes raise max(id); a correction or withdrawal (also by the CLI, on another
+        # connection) adds a change-log row (bot/corrections.py): either reloads.
+        if (
+            state is None
+            or max_quote_id(conn) != state.max_id
+            or last_change_id(conn) != self._changes
+        ):
             state = self._load(conn)
         return state
 

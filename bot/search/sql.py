@@ -175,7 +175,9 @@ class NameData:
 
 def load_names(conn: sqlite3.Connection) -> NameData:
     counts = dict(
-        conn.execute("SELECT speaker_id, count(*) FROM quotes GROUP BY speaker_id").fetchall()
+        conn.execute(
+            "SELECT speaker_id, count(*) FROM quotes WHERE withdrawn_at IS NULL GROUP BY speaker_id"
+        ).fetchall()
     )
     speakers: list[SpeakerRow] = []
     speaker_orgs: dict[int, int | None] = {}
