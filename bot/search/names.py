@@ -216,11 +216,15 @@ class NameIndex:
 
 def typo_similarity(q: str, token: str, ratio: float) -> float:
     """How well a misspelt query word matches a name word: by edits first (one edit 88,
-    two 78, three 68), then by ``fuzz.ratio`` (under one point), so the nearest name in
-    edits is the best match (``genn`` is Glenn before Gene only by the surname rule, both
-    are one edit away)."""
+    two 78, three 68 for words of up to 8 letters; a longer word loses 80/length points per
+    edit, so three edits in "viglaxtfeild" still name Viglartfield), then by ``fuzz.ratio``
+    (under one point), so the nearest name in edits is the best match (``genn`` is Glenn
+    before Gene only by the surname rule, both are one edit away)."""
     distance = int(OSA.distance(q, token))
-    return max(0.0, 98.0 - 10.0 * distance) + ratio / 101.0 if distance else 100.0
+    if not distance:
+        return 100.0
+    per_edit = min(10.0, 80.0 / max(len(q), 1))
+    return max(0.0, 98.0 - per_edit * distance) + ratio / 101.0
 
 
 def _unmatched(alias: _Alias, matched: Collection[str]) -> int:

@@ -27,10 +27,17 @@ Scores and thresholds (0–100)
 * Names (``who``, ``case`` and the filters): the similarity of the query to the best alias of
   a speaker, organisation or case, in transliterated, variant-folded form (:func:`name_key`).
   100 is an exact name or alias; a query word that is a whole word of the name scores 100 for
-  that word, less 3 per name word left unmatched ("hall" → "Julia Hall" = 97); a word with one
-  typo scores about 85–93, a prefix of a name word 75–90 (never as much as a whole word, so
-  ``Хью`` is Hugh Williamson rather than the alias "Хьюман Райтс Вотч"). Results need
-  :data:`NAME_THRESHOLD` (70).
+  that word, less 3 per name word left unmatched ("julia" → "Julia Hall" = 97). A speaker is
+  called by the surname alone: given names never count as unmatched once a later word
+  matches ("hall" → Julia Hall = 100, so a speaker beats the "Hall Foundation" = 97), and
+  particles (de la, van der, ter, al, ...) never count. A misspelt word scores by edits
+  (one 88, two 78, three 68, plus under a point of ``fuzz.ratio``), so the nearest name in
+  edits wins; a prefix of a name word scores 75–90 (never as much as a whole word, so
+  ``Хью`` is Hugh Williamson rather than the alias "Хьюман Райтс Вотч"). Equal scores go to
+  the name whose words stand in the query's order, then to the one with more quotes.
+  Several words that name several things better than any one name ("amnesty hall",
+  "ablyazov shalabayeva") are read as several names (:mod:`bot.search.segments`). Results
+  need :data:`NAME_THRESHOLD` (70).
 * Text (``search``): ``coverage`` is the share of the query's content words found in the quote,
   each word weighted by its rarity (inverse document frequency) and by how well it matched
   (1 exact, 0.85–0.9 with one typo, 0.6–0.7 with two, 0.75 as a prefix); a word naming the
@@ -39,8 +46,10 @@ Scores and thresholds (0–100)
   stand as far apart, in order, in the quote (half for one word more or less between them).
   ``score = 100 × coverage × (0.8 + 0.2 × phrase)`` (one-word queries: ``100 × coverage``);
   two words that both name the quote's speaker ("julia hall") count as neighbours. Ties go to
-  the quote holding the whole query word for word, then to the one holding more of the
-  query's stop words, then to the shorter quote.
+  the quote holding the whole query word for word (a word the corpus does not know at all
+  standing for any one word), then to the one holding more of the query's stop words, then
+  to the shorter quote. A query of mostly common words is first looked up as an exact
+  phrase (:mod:`bot.search.phrases`).
   Results need :data:`SEARCH_THRESHOLD` (50): e.g. every word found but never side by side
   scores 80, two of three equally rare words found side by side 60, one of two 40 (dropped).
 * "Did you mean" (when nothing clears a threshold): names scoring at least
