@@ -198,6 +198,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX reports_by_user ON reports(user_id, created_at)",
         "CREATE INDEX reports_open ON reports(status, id)",
     ),
+    # v8: the few withdrawn quotes, for the counts that leave them out (bot/search/sql.py).
+    ("CREATE INDEX quotes_withdrawn ON quotes(id) WHERE withdrawn_at IS NOT NULL",),
 ]
 
 
