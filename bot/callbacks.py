@@ -88,7 +88,11 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
         markup = render.pager_keyboard(
             token, index, total, found, omit=results.omit, export=results.export
         )
-        await query.edit_message_text(text, reply_markup=markup)
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:  # a second press on the same page: nothing to change
+            if "not modified" not in exc.message:
+                raise
         return
     text = render.render_quote(
         found, matched=results.spans[index], position=(index + 1, total), heading=results.heading
