@@ -39,6 +39,7 @@ from bot import callbacks, handlers, inline, render, trail
 from bot.config import Settings
 from bot.context import BotData, Context, QuoteBotApp
 from bot.daily import commands as daily
+from bot.daily import jobs, membership
 from bot.ratelimit import PriorityRateLimiter
 from bot.search.service import Lookup
 from bot.store import QuoteStore
@@ -101,8 +102,8 @@ def handler_list() -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(daily.on_daily_button, pattern=r"^d:"),
         CallbackQueryHandler(callbacks.on_button),
         InlineQueryHandler(inline.on_inline_query),
-        ChatMemberHandler(daily.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-        MessageHandler(filters.StatusUpdate.MIGRATE, daily.on_migrate),
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown),
         # Plain text in a private chat is a search; in groups it is not the bot's business.
         MessageHandler(
@@ -131,12 +132,12 @@ async def start_resources(app: QuoteBotApp) -> None:
         await set_command_menus(app)
     except TelegramError as exc:  # cosmetic: the commands work without the menu
         log.warning("command menus not set: %s: %s", type(exc).__name__, exc)
-    await daily.start_daily(app, **data.daily_options)
+    await jobs.start_daily(app, **data.daily_options)
 
 
 async def stop_resources(app: QuoteBotApp) -> None:
     data = app.bot_data
-    await daily.stop_daily(app)
+    await jobs.stop_daily(app)
     if data._store is not None:
         await data._store.close()
         data._store = data._lookup = None

@@ -1,10 +1,8 @@
-"""Quote of the day in chats: /daily, /stats, the ``d:`` buttons, my_chat_member and the
-group-to-supergroup migration message; and the service's start and stop with the application.
+"""Quote of the day in chats: /daily, /stats and the ``d:`` buttons.
 
 The handlers are registered in ``bot/app.py``'s one ordered list (the ``d:`` buttons before the
-generic button handler). ``start_daily(app)`` (post_init, store open) starts the
-:class:`bot.daily.service.DailyService`, the JobQueue check and a catch-up pass;
-``stop_daily(app)`` (before the store closes) stops them; both are idempotent. The SQL is in
+generic button handler). The bot's own membership changes are :mod:`bot.daily.membership`'s,
+the service's start and stop :mod:`bot.daily.jobs`'; the SQL is in
 :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`.
 """
 
@@ -13,15 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
 from bot import render
-from bot.context import Context, QuoteBotApp
+from bot.context import Context
 from bot.daily import schedule
 from bot.daily.schedule import parse_time, parse_zone
 from bot.daily.service import DailyService, Outcome
@@ -328,88 +324,3 @@ async def stats_command(update: Update, context: Context) -> None:
         f"{week['not_resent']} not sent again (may be missing)."
     )
     await reply(update, ["\n".join(lines)])
-
-
-async def on_my_chat_member(update: Update, context: Context) -> None:
-    """The bot was blocked, removed or re-added: pause or resume without a failed send."""
-    change = update.my_chat_member
-    if change is None:
-        return
-    chat, member = change.chat, change.new_chat_member
-    service = context.bot_data.daily
-    now = service.clock()
-    status = member.status
-    reachable = status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, "member")
-    if status == ChatMemberStatus.RESTRICTED:
-        reachable = bool(getattr(member, "is_member", False)) and bool(
-            getattr(member, "can_send_messages", False)
-        )
-    if reachable:
-        if await service.subs.resume(chat.id, now):
-            log.info("daily quotes resumed in chat %s", chat.id)
-        return
-    reason = "restricted" if status == ChatMemberStatus.RESTRICTED else "blocked"
-    if chat.type != "private" and status != ChatMemberStatus.RESTRICTED:
-        reason = "removed"
-    if await service.subs.pause(chat.id, reason, now):
-        log.info("daily quotes paused in chat %s (%s)", chat.id, status)
-
-
-async def on_migrate(update: Update, context: Context) -> None:
-    """The group's "upgraded to supergroup" service message: move the subscription now."""
-    message = update.effective_message
-    if message is None or not message.migrate_to_chat_id:
-        return
-    service = context.bot_data.daily
-    await service.deliveries.migrate(
-        message.chat.id, message.migrate_to_chat_id, None, service.clock()
-    )
-
-
-# ====================================================================== start and stop
-
-JOB_NAME = "daily-check"
-CHECK_INTERVAL = 20.0  # seconds between looks at the due index
-
-
-async def _check(context: Context) -> None:
-    service = context.bot_data._daily
-    if service is not None and not service.busy:
-        await service.run_due()
-
-
-async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any) -> None:
-    """post_init, after the store is open: the service, the JobQueue check and a catch-up
-    pass in the background (post_init must not wait for a whole broadcast). ``options`` go
-    to :class:`DailyService` (tests inject a clock)."""
-    data = app.bot_data
-    if data._daily is not None:
-        return
-    resend = data.settings.daily_ambiguous == "resend"
-    service = DailyService(data.store, app.bot, **{"resend_ambiguous": resend, **options})
-    data._daily = service
-    jobs = app.job_queue
-    if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):
-        jobs.run_repeating(
-            _check,
-            interval=CHECK_INTERVAL,
-            first=CHECK_INTERVAL,
-            name=JOB_NAME,
-            # A long broadcast outlives several ticks; those return at once (``busy``).
-            job_kwargs={"max_instances": 4, "coalesce": True},
-        )
-    if catch_up:
-        service.spawn(service.run_due(source="catch-up"))
-
-
-async def stop_daily(app: QuoteBotApp) -> None:
-    """post_shutdown, before the store closes: stop checks; let in-flight sends finish."""
-    data = app.bot_data
-    service = data._daily
-    if service is None:
-        return
-    if app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
-    await service.close()
-    data._daily = None

@@ -1,9 +1,10 @@
-"""Quote of the day: the broadcast pass (:class:`DailyService`) and the ``quotebot broadcast``
-command line.
+"""Quote of the day: the broadcast pass (:class:`DailyService`); ``quotebot broadcast`` runs
+one from the command line (:mod:`bot.daily.cli`).
 
-The chat side (/daily, /stats, buttons, my_chat_member) and the service's start and stop with
-the application (``start_daily``/``stop_daily``) are in :mod:`bot.daily.commands`; SQL lives
-in :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
+The chat side is in :mod:`bot.daily.commands` (/daily, /stats, buttons) and
+:mod:`bot.daily.membership` (the bot blocked, removed, re-added); the service's start and
+stop with the application in :mod:`bot.daily.jobs`; SQL lives in
+:mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
 :mod:`bot.daily.schedule`, send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,7 +38,6 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot import render
-from bot.config import Settings
 from bot.daily.deliveries import AMBIGUOUS_RESENT, Claim, DeliveryStore, NoClaim
 from bot.daily.subscriptions import State, SubscriptionStore
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
@@ -356,51 +355,3 @@ class DailyService:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace), self._lock:
                 pass
-
-
-# ========================================================================= command line
-
-
-async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
-    """``quotebot broadcast [--dry-run]``: one pass now, printing each chat's outcome.
-
-    The dry run needs no token and writes nothing. A real run needs TELEGRAM_BOT_TOKEN:
-    sending through the offline fake would record deliveries that never reached anyone.
-    """
-    from bot.logs import setup_logging
-
-    if not dry_run and settings.token is None:
-        print(
-            "quotebot: error: a real broadcast needs TELEGRAM_BOT_TOKEN (see .env.example); "
-            "`quotebot broadcast --dry-run` shows what would be sent without one.",
-            file=sys.stderr,
-        )
-        return 2
-    setup_logging("WARNING", settings.token)
-    async with await QuoteStore.open(settings.db_path) as store:
-        await store.ensure_seeded()
-        if dry_run:
-            planned = await DeliveryStore(store).plan(utcnow())
-            for chat_id, day, quote in planned:
-                print(f"would send  chat {chat_id}  {day}  quote #{quote.id}  {quote.speaker}")
-            print(f"dry run: {len(planned)} quote(s) due now; nothing was sent or recorded")
-            return 0
-        assert settings.token is not None
-        bot: ExtBot[Any] = ExtBot(
-            settings.token,
-            base_url=settings.base_url,
-            base_file_url=settings.base_file_url,
-            rate_limiter=PriorityRateLimiter(),
-            defaults=render.BOT_DEFAULTS,
-        )
-        async with bot:
-            resend = settings.daily_ambiguous == "resend"
-            service = DailyService(store, bot, resend_ambiguous=resend)
-
-            def show(chat_id: int, day: date, quote_id: int, outcome: Outcome) -> None:
-                print(f"{outcome:<10}  chat {chat_id}  {day}  quote #{quote_id}", flush=True)
-
-            report = await service.run_due(source="cli", linger=300.0, on_result=show)
-        summary = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing due"
-        print(f"broadcast: {summary}")
-    return 0
