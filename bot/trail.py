@@ -19,6 +19,7 @@ from bot import render, render_trail
 from bot.context import Context
 from bot.corrections import add_report, quote_history
 from bot.handlers import argument, guarded, reply
+from bot.i18n import _
 
 log = logging.getLogger(__name__)
 _QUOTE_ID = re.compile(r"#?(\d{1,9})")
@@ -38,7 +39,7 @@ async def show_history(update: Update, context: Context, query: str) -> None:
     store = context.bot_data.store
     quote = await store.get_quote_record(int(match.group(1)))
     if quote is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
         return
     await reply(
         update, render_trail.history_messages(quote, await store.run(quote_history, quote.id))
@@ -50,7 +51,7 @@ async def report_command(update: Update, context: Context) -> None:
     # A report changes state: never dropped as a repeat (the hourly limit counts them).
     if not await guarded(update, context, f"/report {query}"):
         return
-    number, _, text = query.partition(" ")
+    number, _space, text = query.partition(" ")
     match = _QUOTE_ID.fullmatch(number)
     if match is None or not text.strip():
         await reply(update, [render_trail.REPORT_USAGE])
@@ -58,7 +59,7 @@ async def report_command(update: Update, context: Context) -> None:
     store = context.bot_data.store
     quote = await store.get_quote_record(int(match.group(1)))
     if quote is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
         return
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:

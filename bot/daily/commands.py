@@ -27,6 +27,7 @@ from bot.daily.schedule import parse_time, parse_zone
 from bot.daily.service import DailyService, Outcome
 from bot.daily.subscriptions import Status
 from bot.handlers import guarded, is_group, reply
+from bot.i18n import _
 
 # One logger for the whole daily package (bot.daily.service's too), so log filters and
 # alerts on logger=bot.daily see every record of the quote of the day.
@@ -226,7 +227,7 @@ async def on_daily_button(update: Update, context: Context) -> None:
         or shape != _BUTTON_SHAPES[action]
         or (zone_given is not None and parse_zone(zone_given) is None)
     ):
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
         return
     if not await may_manage(update, context):
         await query.answer(NOT_ADMIN[:200], show_alert=True)
