@@ -20,7 +20,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -170,7 +170,14 @@ async def set_command_menus(app: QuoteBotApp) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure (the logging filter strips the token) and tell the user briefly."""
+    """Log the failure (the logging filter strips the token) and tell the user briefly.
+
+    Forbidden is no failure of ours: the bot was removed from the group, or blocked, while
+    the update waited (Telegram delivered it before). Logged in one line; nobody to tell."""
+    if isinstance(context.error, Forbidden):
+        chat = update.effective_chat if isinstance(update, Update) else None
+        log.info("chat %s unreachable: %s", chat.id if chat else "?", context.error.message)
+        return
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update):
         return

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden
 
 from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
@@ -40,11 +41,16 @@ async def reply(
         return None
     sent = None
     for index, text in enumerate(texts):
-        sent = await message.reply_text(
-            text,
-            reply_markup=markup if index == len(texts) - 1 else None,
-            do_quote=is_group(update) and index == 0,
-        )
+        try:
+            sent = await message.reply_text(
+                text,
+                reply_markup=markup if index == len(texts) - 1 else None,
+                do_quote=is_group(update) and index == 0,
+            )
+        except Forbidden as exc:
+            # Removed from the group, or blocked, while this update waited: nobody to answer.
+            log.info("reply to chat %s not sent: %s", message.chat_id, exc.message)
+            return None
     return sent
 
 

@@ -24,10 +24,12 @@ from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
 # Every message the bot sends is HTML made here, with link previews off (a quote's source
-# link must not turn into a preview card larger than the quote): PTB applies these to each
-# call, so no call repeats them.
+# link must not turn into a preview card larger than the quote); a reply whose command was
+# deleted meanwhile is still sent: PTB applies these to each call, so no call repeats them.
 BOT_DEFAULTS = Defaults(
-    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    parse_mode=ParseMode.HTML,
+    link_preview_options=LinkPreviewOptions(is_disabled=True),
+    allow_sending_without_reply=True,
 )
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64

@@ -134,7 +134,9 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         self.too_many_requests: list[tuple[float, str, int]] = []
         self.token_seen: set[str] = set()
         self.errors: list[tuple[str, int, str]] = []  # (method, error_code, description)
-        self.privacy_dropped: list[JSON] = []  # group messages a privacy-mode bot never sees
+        # Updates the bot never receives: group messages hidden by privacy mode, and anything
+        # from a group the bot was removed from.
+        self.privacy_dropped: list[JSON] = []
         self.commands: dict[str, list[JSON]] = {}
         # setMyDescription / setMyShortDescription by language_code ("" for the default).
         self.descriptions: dict[str, str] = {}

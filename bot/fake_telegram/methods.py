@@ -169,8 +169,10 @@ class BotAPIMethods(FakeState):
         if params.get("inline_message_id"):
             return True  # inline messages are not tracked; Telegram answers True for them
         message = self._own_message(params, method)
+        if "text" not in message and method == "editMessageText":
+            raise bad_request("there is no text in the message to edit")
         new_markup = markup if markup and markup.get("inline_keyboard") else None
-        old = (message["text"], message.get("entities", []), message.get("reply_markup"))
+        old = (message.get("text", ""), message.get("entities", []), message.get("reply_markup"))
         if old == (text, entities, new_markup):
             raise ApiError(400, NOT_MODIFIED)
         self._rate_check(method, message["chat"]["id"])
@@ -192,7 +194,7 @@ class BotAPIMethods(FakeState):
         key = (message["chat"]["id"], message["message_id"])
         last = next((s for s in reversed(self.sent) if (s.chat_id, s.message_id) == key), None)
         shown = {"text": last.html, "parse_mode": last.parse_mode} if last else {}
-        text, entities = message["text"], message.get("entities", [])
+        text, entities = message.get("text", ""), message.get("entities", [])
         return self._edit({**params, **shown}, "editMessageReplyMarkup", text, entities)
 
     def _m_deleteMessage(self, params: JSON) -> bool:
