@@ -627,11 +627,6 @@ PLAIN_TEXT_HINT = N_(
 STALE_BUTTON = N_("This button has expired. Run the command again.")
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 group``, ``2 groups``, ``0 private chats``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _in_seconds(seconds: int) -> str:
     if seconds < 90:
         return ngettext("{count} second", "{count} seconds", seconds).format(count=seconds)

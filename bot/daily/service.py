@@ -41,6 +41,8 @@ from bot import render
 from bot.config import Settings
 from bot.daily.deliveries import AMBIGUOUS_RESENT, Claim, DeliveryStore, NoClaim
 from bot.daily.subscriptions import State, SubscriptionStore
+from bot.i18n import N_, _, use_language
+from bot.languages import stored_language
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
 
@@ -49,7 +51,7 @@ log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 ResultHook = Callable[[int, date, int, "Outcome"], None]
-HEADING = "📅 <b>Quote of the day</b>"
+HEADING = N_("📅 <b>Quote of the day</b>")
 KEEP_DAYS = 90  # days of delivery rows kept (see DailyService._prune)
 # Reasons that mean "this chat is not reachable by the bot now" (kept, paused).
 _NO_RIGHTS = ("not enough rights", "have no rights", "need administrator rights")
@@ -93,7 +95,8 @@ class PassReport:
 
 
 def render_daily(quote: StoredQuote) -> str:
-    return render.render_quote(quote, heading=HEADING)
+    """The quote of the day in the current language (the chat's: see :meth:`DailyService._send`)."""
+    return render.render_quote(quote, heading=_(HEADING))
 
 
 def backoff(attempt: int) -> float:
@@ -134,6 +137,7 @@ class DailyService:
         resend_ambiguous: bool = True,
         admin_ttl: float = 60.0,
     ) -> None:
+        self.store = store
         self.subs = SubscriptionStore(store)
         self.deliveries = DeliveryStore(store)
         self.bot = bot
@@ -284,15 +288,17 @@ class DailyService:
                 raise ClaimLost
 
         quote = claim.quote
-        kwargs: dict[str, Any] = {
-            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True)
-        }
+        # Nobody is writing: the chat's chosen language, else the one last seen there.
+        with use_language(await self.store.run(stored_language, chat_id)):
+            text = render_daily(quote)
+            markup = render.pager_keyboard("", 0, 1, quote, turn_off=True)
+        kwargs: dict[str, Any] = {"reply_markup": markup}
         try:
             if isinstance(self.bot.rate_limiter, PriorityRateLimiter):
                 kwargs["rate_limit_args"] = Broadcast(on_start=on_start)
             else:
                 await on_start()  # no slot to wait for: the request leaves now
-            message = await self.bot.send_message(chat_id, render_daily(quote), **kwargs)
+            message = await self.bot.send_message(chat_id, text, **kwargs)
         except ClaimLost:
             return Outcome.LOST_CLAIM, None
         except ChatMigrated as exc:
