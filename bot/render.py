@@ -7,6 +7,7 @@ Messages never exceed Telegram's 4096 characters; callback data never exceeds 64
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -18,9 +19,11 @@ from telegram.constants import ParseMode
 from telegram.ext import Defaults
 
 from bot import citations, i18n
+from bot.catalog import Catalog
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
 from bot.i18n import DEFAULT, N_, NATIVE_NAMES, _, current, ngettext
 from bot.provenance import Compilation, PartialDate, Publication, Status
+from bot.seed_data import CATALOG_FILE, data_file
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
 # Every message the bot sends is HTML made here, with link previews off (a quote's source
@@ -114,6 +117,17 @@ DESCRIPTION = N_(
 SHORT_DESCRIPTION = N_(
     "Human-rights statements on extradition cases, verbatim and with their source."
 )
+
+
+@functools.cache
+def _spellings(language: str) -> dict[str, str]:
+    return Catalog.load(data_file(CATALOG_FILE)).spellings(language)
+
+
+def spelled(name: str) -> str:
+    """A case's or organisation's name as the catalog writes it in the reply's language
+    ("Мухтар Аблязов"), else as the source does. Never for quotes or attributions."""
+    return _spellings(current()).get(name, name) if current() != DEFAULT else name
 
 
 def e(text: str) -> str:
@@ -335,7 +349,7 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
         return None
     heading = ngettext(
         "<b>{title}</b> — {count} quote", "<b>{title}</b> — {count} quotes", total
-    ).format(title=e(title), count=total)
+    ).format(title=e(spelled(title)), count=total)
     if set_aside:
         words = ", ".join(_("“{word}”").format(word=e(w)) for w in set_aside)
         heading += "\n" + _("<i>No quote matches all your words: {words} set aside.</i>").format(
@@ -391,7 +405,8 @@ def _quote_footer(
     if quote.corrected_at:
         meta.append(_("corrected {date}").format(date=day(quote.corrected_at)))
     if quote.cases:
-        meta.append(_("Case: {cases}").format(cases=", ".join(e(c) for c in quote.cases)))
+        cases = ", ".join(e(spelled(c)) for c in quote.cases)
+        meta.append(_("Case: {cases}").format(cases=cases))
     if position:
         meta.append(f"{position[0]}/{position[1]}")
     if cut:
@@ -534,7 +549,7 @@ def pager_keyboard(
             b
             for c in quote.cases[:2]
             if case_button_data(c) not in omit
-            and (b := query_button(_("Case: {cases}").format(cases=c)[:40], "case", c))
+            and (b := query_button(_("Case: {cases}").format(cases=spelled(c))[:40], "case", c))
         ]
         if case_buttons:
             rows.append(case_buttons)
@@ -573,8 +588,8 @@ def cases_listing(cases: Sequence[CaseRow]) -> tuple[str, InlineKeyboardMarkup |
     lines = [_("<b>Cases</b> — tap one:")]
     buttons = []
     for c in cases[:40]:
-        lines.append(f"• {e(c.name)} — {c.quotes}")
-        buttons.append([button(f"{c.name} ({c.quotes})", f"c:{c.id}")])
+        lines.append(f"• {e(spelled(c.name))} — {c.quotes}")
+        buttons.append([button(f"{spelled(c.name)} ({c.quotes})", f"c:{c.id}")])
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 

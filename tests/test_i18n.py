@@ -250,3 +250,33 @@ async def test_every_command_answers_in_the_users_language(
         heading = {"en": "Quote of the day", "ru": "Цитата дня", "kk": "Күн дәйексөзі"}
         assert daily.text.startswith(f"📅 {heading[language]}")
         assert bot.fake.errors == []
+
+
+async def test_headings_spell_cases_the_catalogs_way_and_quotes_stay_verbatim(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        store = bot.app.bot_data.store
+        for language, spelled, quotes in (
+            ("kk", "Мұхтар Әблязов", "дәйексөз"),
+            ("ru", "Мухтар Аблязов", "цитат"),
+            ("en", "Mukhtar Ablyazov", "quotes"),
+        ):
+            bot.fake.user_languages[PRIVATE] = language
+            [reply] = await bot.send("/case ablyazov")
+            assert reply.text.startswith(f"{spelled} — ") and quotes in reply.text.split("\n")[0]
+            number = int(re.findall(r"#(\d+)", reply.text)[0])
+            quote = await store.get_quote(number)
+            assert quote is not None
+            # The quote, the speaker and the role exactly as stored, in every language.
+            assert " ".join(quote.text.split()) in " ".join(reply.text.split())
+            assert f"— {quote.speaker}" in reply.text
+
+
+async def test_a_history_and_a_report_answer_in_the_users_language(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        bot.fake.user_languages[PRIVATE] = "ru"
+        [history] = await bot.send("/history 7")
+        assert history.text == "Цитата #7 не исправлялась и не отзывалась с момента добавления."
+        [usage] = await bot.send("/report")
+        assert usage.text.startswith("Напишите, какая цитата")
