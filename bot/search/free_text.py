@@ -46,16 +46,21 @@ PER_STAGE = 100  # rows per FTS5 query
 PER_RELAXED = 50  # rows per leave-one-out query
 MAX_CANDIDATES = 300  # quotes ranked in Python per search
 SMALL_SET = 300  # a filter or a named speaker this small is ranked whole
-TIME_BUDGET = 0.035  # seconds of FTS5 work per search
+TIME_BUDGET = 0.025  # seconds of FTS5 work per search
 MAX_TYPO_TERMS = 16  # corpus terms one misspelt word may stand for
 WIDE_TYPO_TERMS = 64  # ... when the likeliest corrections of several words find nothing
 ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's quotes
 
 
 def search(
-    conn: sqlite3.Connection, state: Indexes, parsed: ParsedQuery, limit: int
+    conn: sqlite3.Connection,
+    state: Indexes,
+    parsed: ParsedQuery,
+    limit: int,
+    budget: float = TIME_BUDGET,
 ) -> LookupResult:
-    """The answer to a free-text query (``complete`` False: the FTS5 time budget ran out)."""
+    """The answer to a free-text query (``complete`` False: the FTS5 time budget, ``budget``
+    seconds, ran out)."""
     restrictions: list[ss.Restriction] = []
     titles: list[str] = []
     filter_score = 100.0
@@ -84,7 +89,7 @@ def search(
     phrase = phrases.common_phrase(conn, parsed, state.data.total_quotes)
     if phrase:  # mostly common words: the exact phrase first, with a budget of its own
         found, _ = phrases.phrase_ids(conn, phrase, restrictions)
-    deadline = ss.Deadline(conn, TIME_BUDGET)
+    deadline = ss.Deadline(conn, budget)
     ranked = _ranked(conn, state, parsed, groups, restrictions, limit, deadline, found)
     many = sum(1 for g in groups if len(g.terms) >= MAX_TYPO_TERMS)
     if not ranked and many >= 2 and not deadline.passed:
