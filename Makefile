@@ -10,7 +10,7 @@ LOCK_VENV := $(VENV)/lock-tool
 LOCK := $(LOCK_VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command 'make lock' $(LOCK_FLAGS)
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean translations
 
 # Exact versions with hashes from requirements-dev.lock, then the project itself (editable,
 # no dependencies, built by the locked setuptools). `pip check` fails when pyproject.toml
@@ -39,6 +39,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_search.py
+
+# Refresh bot/locales from the code: the template, each language's .po (translations kept,
+# new strings empty, changed ones fuzzy), then the list of what still needs translating.
+translations: $(STAMP)
+	$(BIN)/python -m bot.translations
 
 # Refresh the lock files from pyproject.toml's ranges: requirements-dev.lock (runtime +
 # dev, for make and CI), requirements.lock (runtime only, for the Docker image) held to the

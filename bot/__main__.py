@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.config import Settings, SettingsError, check_webhook_url, load_settings
+from bot.connection import database_directory_problem
 from bot.corpus import Quote, publication_from_fields, read_file
 from bot.corrections import (
     CORRECTABLE,
@@ -37,7 +38,7 @@ from bot.provenance import UNKNOWN, ProvenanceError, Publication
 from bot.schema import StoreError
 from bot.search.sql import refresh_index
 from bot.seed_data import CATALOG_FILE, data_file
-from bot.store import QuoteStore, database_directory_problem, stored_speaker_names
+from bot.store import QuoteStore, stored_speaker_names
 from bot.text import DocumentError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -151,7 +152,12 @@ async def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     for q in quotes:
         cases = f" [{', '.join(q.cases)}]" if q.cases else ""
         source = source_text(q.publication)
-        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n")
+        state = ""
+        if q.withdrawn:
+            state = f"    WITHDRAWN on {q.withdrawn.at[:10]}: {q.withdrawn.reason}\n"
+        elif q.corrected_at:
+            state = f"    corrected {q.corrected_at[:10]} (quotebot history {q.id})\n"
+        print(f"#{q.id} “{q.text}”\n    — {q.speaker}, {q.role}{cases}\n    {source}\n{state}")
     return 0
 
 

@@ -20,7 +20,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -35,10 +35,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import callbacks, handlers, inline, render, trail
+from bot import callbacks, handlers, i18n, inline, render, trail
 from bot.config import Settings
 from bot.context import BotData, Context, QuoteBotApp
 from bot.daily import commands as daily
+from bot.i18n import _, use_language
+from bot.lang import lang_command, localized, on_lang_button
 from bot.ratelimit import PriorityRateLimiter
 from bot.search.service import Lookup
 from bot.store import QuoteStore
@@ -55,6 +57,7 @@ COMMAND_HANDLERS = {
     "history": trail.history_command,
     "report": trail.report_command,
     "daily": daily.daily_command,
+    "lang": lang_command,
     "stats": daily.stats_command,
 }
 
@@ -95,19 +98,22 @@ def handler_list() -> list[BaseHandler[Update, Context, None]]:
     new_messages = filters.UpdateType.MESSAGE
     return [
         *(
-            CommandHandler(name, callback, filters=new_messages)
+            CommandHandler(name, localized(callback), filters=new_messages)
             for name, callback in COMMAND_HANDLERS.items()
         ),
-        CallbackQueryHandler(daily.on_daily_button, pattern=r"^d:"),
-        CallbackQueryHandler(callbacks.on_button),
-        InlineQueryHandler(inline.on_inline_query),
-        ChatMemberHandler(daily.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        CallbackQueryHandler(localized(daily.on_daily_button), pattern=r"^d:"),
+        CallbackQueryHandler(localized(on_lang_button), pattern=r"^l:"),
+        CallbackQueryHandler(localized(callbacks.on_button)),
+        InlineQueryHandler(localized(inline.on_inline_query)),
+        ChatMemberHandler(localized(daily.on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, daily.on_migrate),
-        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & new_messages, handlers.unknown),
+        MessageHandler(
+            filters.COMMAND & filters.ChatType.PRIVATE & new_messages, localized(handlers.unknown)
+        ),
         # Plain text in a private chat is a search; in groups it is not the bot's business.
         MessageHandler(
             filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & new_messages,
-            handlers.plain_text,
+            localized(handlers.plain_text),
         ),
     ]
 
@@ -127,6 +133,7 @@ async def start_resources(app: QuoteBotApp) -> None:
     lookup = Lookup(store)
     await lookup.load()
     data._store, data._lookup = store, lookup
+    await data.languages.load(store)
     try:
         await set_command_menus(app)
     except TelegramError as exc:  # cosmetic: the commands work without the menu
@@ -143,22 +150,46 @@ async def stop_resources(app: QuoteBotApp) -> None:
 
 
 async def set_command_menus(app: QuoteBotApp) -> None:
-    private = [BotCommand(c.name, c.description) for c in render.COMMANDS if not c.admin]
-    groups = [
-        BotCommand(c.name, c.description) for c in render.COMMANDS if c.groups and not c.admin
-    ]
-    await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
-    await app.bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats())
+    """The command menus and the bot's description in each language: Telegram shows a user
+    the ones for their app's language (``language_code``), English (no code) to the rest."""
+    for language in i18n.LANGUAGES:
+        code = None if language == i18n.DEFAULT else language
+        with use_language(language):
+            private = [BotCommand(c.name, _(c.description)) for c in render.COMMANDS if not c.admin]
+            groups = [
+                BotCommand(c.name, _(c.description))
+                for c in render.COMMANDS
+                if c.groups and not c.admin
+            ]
+            description, short = _(render.DESCRIPTION), _(render.SHORT_DESCRIPTION)
+        bot = app.bot
+        await bot.set_my_commands(private, BotCommandScopeAllPrivateChats(), language_code=code)
+        await bot.set_my_commands(groups, BotCommandScopeAllGroupChats(), language_code=code)
+        await bot.set_my_description(description, language_code=code)
+        await bot.set_my_short_description(short, language_code=code)
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure (the logging filter strips the token) and tell the user briefly."""
+    """Log the failure (the logging filter strips the token) and tell the user briefly.
+
+    Forbidden is no failure of ours: the bot was removed from the group, or blocked, while
+    the update waited (Telegram delivered it before). Logged in one line; nobody to tell."""
+    if isinstance(context.error, Forbidden):
+        chat = update.effective_chat if isinstance(update, Update) else None
+        log.info("chat %s unreachable: %s", chat.id if chat else "?", context.error.message)
+        return
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update):
         return
+    # In the update's language, read from memory: the database may be what failed.
+    with use_language(context.bot_data.languages.peek(update)):
+        await tell_about_error(update)
+
+
+async def tell_about_error(update: Update) -> None:
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(render.ERROR[:200])
+            await update.callback_query.answer(_(render.ERROR)[:200])
         except Exception:
             log.debug("could not answer the failed button press")
         return
@@ -166,6 +197,6 @@ async def on_error(update: object, context: Context) -> None:
     if message is None or message.from_user is None or message.from_user.is_bot:
         return
     try:
-        await message.reply_text(html.escape(render.ERROR))
+        await message.reply_text(html.escape(_(render.ERROR)))
     except Exception:
         log.debug("could not tell the user about the failure")

@@ -79,6 +79,8 @@ class Catalog:
         for text in texts:
             best: tuple[int, str] | None = None
             folded = fold(text)
+            if not self._lookup.any_organisation.names_one(text, folded):
+                continue
             for term, name in self._lookup.organisation_terms:
                 pos = term.find(text, folded)
                 if pos is not None and (best is None or pos < best[0]):
@@ -126,6 +128,9 @@ class Catalog:
                 (case.name, tuple(_Term.of(a) for a in (case.name, *case.aliases)))
                 for case in self.cases
             ],
+            any_organisation=_AnyTerm.of(
+                a for org in self.organisations for a in (org.name, *org.aliases)
+            ),
             any_case=_AnyTerm.of(a for case in self.cases for a in (case.name, *case.aliases)),
         )
 
@@ -188,6 +193,7 @@ class _Lookup:
     cases: dict[str, str]  # key of a name, slug or alias -> the case's name
     organisation_terms: list[tuple[_Term, str]]
     case_terms: list[tuple[str, tuple[_Term, ...]]]
+    any_organisation: _AnyTerm
     any_case: _AnyTerm
 
 

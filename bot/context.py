@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.daily.service import DailyService
 from bot.flood import FloodGuard
+from bot.languages import ChatLanguages
 from bot.result_lists import ResultLists
 from bot.search.service import Lookup
 from bot.store import QuoteStore
@@ -27,6 +28,7 @@ class BotData:
     settings: Settings = field(default_factory=Settings)
     flood: FloodGuard = field(default_factory=FloodGuard)
     results: ResultLists = field(default_factory=ResultLists)
+    languages: ChatLanguages = field(default_factory=ChatLanguages)
     # Passed to bot.daily.commands.start_daily from post_init (tests inject a clock here).
     daily_options: dict[str, Any] = field(default_factory=dict)
     _store: QuoteStore | None = None

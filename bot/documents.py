@@ -77,6 +77,7 @@ def text_lines(
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 class _JsonStream:
@@ -147,7 +148,7 @@ class _JsonStream:
         self.skip_space()
         while True:
             try:
-                value, end = json.JSONDecoder().raw_decode(self.buf, self.pos)
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
                 # (counted before more() moves the window)
                 line = self.line + self.buf.count("\n", self.pos, exc.pos)

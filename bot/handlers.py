@@ -11,8 +11,9 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden
 
-from bot import citations, export, render, result_lists
+from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
 from bot.render_trail import withdrawn_notice
@@ -39,11 +40,16 @@ async def reply(
         return None
     sent = None
     for index, text in enumerate(texts):
-        sent = await message.reply_text(
-            text,
-            reply_markup=markup if index == len(texts) - 1 else None,
-            do_quote=is_group(update) and index == 0,
-        )
+        try:
+            sent = await message.reply_text(
+                text,
+                reply_markup=markup if index == len(texts) - 1 else None,
+                do_quote=is_group(update) and index == 0,
+            )
+        except Forbidden as exc:
+            # Removed from the group, or blocked, while this update waited: nobody to answer.
+            log.info("reply to chat %s not sent: %s", message.chat_id, exc.message)
+            return None
     return sent
 
 
@@ -68,7 +74,8 @@ def flood_check(
     return context.bot_data.flood.check(
         chat.id,
         user.id if user else 0,
-        command,
+        # After /lang the same command has a new answer: not a repeat.
+        f"{command} [{i18n.current()}]",
         private=not is_group(update),
         repeatable=repeatable,
         exempt=exempt,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +143,77 @@ def add_quotes(
         return rolled_back.report
 
 
+BATCH = 1_000  # rows written together: one lookup of their fingerprints, one insert
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A parsed quote ready to be written (its speaker, organisation, cases resolved)."""
+
+    fingerprint: str
+    # text, speaker_id, role, organisation_id, source_id, position, date
+    values: tuple[str, int, str, int | None, int, int, str | None]
+    publication_id: int | None
+    case_ids: tuple[int, ...]
+
+
+def _write(conn: sqlite3.Connection, rows: Sequence[_Row], replace_publications: bool) -> int:
+    """Write a batch of rows in document order, as if one by one; the number added.
+
+    A quote already stored (same fingerprint, also earlier in this batch) keeps its id and
+    takes the row's publication when it had none, or always with ``replace_publications``.
+    New ones are inserted together: looking before inserting matters, since even an INSERT
+    that ON CONFLICT ignores uses up an AUTOINCREMENT id, and every re-seed would push the
+    next new id further away."""
+    if not rows:
+        return 0
+    stored: dict[str, tuple[int, int | None]] = {}  # fingerprint -> (id, publication_id)
+    wanted = list(dict.fromkeys(r.fingerprint for r in rows))
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        found = conn.execute(
+            "SELECT fingerprint, id, publication_id FROM quotes"
+            f" WHERE fingerprint IN ({placeholders(chunk)})",
+            chunk,
+        )
+        stored.update((fp, (quote_id, pub)) for fp, quote_id, pub in found)
+    inserting: dict[str, _Row] = {}  # first row of each new fingerprint, in order
+    for row in rows:
+        if row.fingerprint not in stored:
+            inserting.setdefault(row.fingerprint, row)
+    if inserting:
+        # AUTOINCREMENT ids only grow: the rows inserted here are exactly those above this.
+        before = max_quote_id(conn)
+        conn.executemany(
+            """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
+                                   source_id, position, date, publication_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(r.fingerprint, *r.values, r.publication_id) for r in inserting.values()],
+        )
+        new = conn.execute(
+            "SELECT fingerprint, id, publication_id FROM quotes WHERE id > ?", (before,)
+        )
+        stored.update((fp, (quote_id, pub)) for fp, quote_id, pub in new)
+    updates: list[tuple[int | None, int]] = []
+    cases: list[tuple[int, int]] = []
+    for row in rows:
+        quote_id, stored_publication = stored[row.fingerprint]
+        # A curator's correction of the source (bot/corrections.py) outlives re-seeding:
+        # the change log, not the seed file, has the last word.
+        if (
+            inserting.get(row.fingerprint) is not row
+            and stored_publication != row.publication_id
+            and (replace_publications or stored_publication is None)
+            and not _source_corrected(conn, quote_id)
+        ):
+            updates.append((row.publication_id, quote_id))
+            stored[row.fingerprint] = (quote_id, row.publication_id)
+        cases.extend((case_id, quote_id) for case_id in row.case_ids)
+    conn.executemany("UPDATE quotes SET publication_id = ? WHERE id = ?", updates)
+    conn.executemany("INSERT OR IGNORE INTO quote_cases (case_id, quote_id) VALUES (?, ?)", cases)
+    return len(inserting)
+
+
 def _add_quotes(
     conn: sqlite3.Connection,
     quotes: Iterable[Quote],
@@ -166,6 +237,7 @@ def _add_quotes(
         org_ids: dict[str, int] = {}
         speakers: dict[str, tuple[int, str]] = {}  # speaker key -> (id, stored role)
         publication_ids: dict[Publication, int | None] = {}
+        batch: list[_Row] = []
         for quote in quotes:  # possibly read from the file as we go (bot.corpus.read_file)
             seen += 1
             # A record's own source (a CSV/JSON "source" field) wins over the file's name.
@@ -201,50 +273,23 @@ def _add_quotes(
                         publication_ids.clear()  # a memo, not a copy of every row's record
                     publication_ids[quote.publication] = publication_id(conn, quote.publication)
                 quote_publication = publication_ids[quote.publication]
-            # Look before inserting: even an INSERT that ON CONFLICT ignores uses up an
-            # AUTOINCREMENT id, and every re-seed would push the next new id further away.
-            quote_fingerprint = fingerprint(quote)
-            existing = conn.execute(
-                "SELECT id, publication_id FROM quotes WHERE fingerprint = ?", (quote_fingerprint,)
-            ).fetchone()
-            if existing:
-                quote_id, stored_publication = existing
-                # A curator's correction of the source (bot/corrections.py) outlives
-                # re-seeding: the change log, not the seed file, has the last word.
-                if (
-                    stored_publication != quote_publication
-                    and (replace_publications or stored_publication is None)
-                    and not _source_corrected(conn, quote_id)
-                ):
-                    conn.execute(
-                        "UPDATE quotes SET publication_id = ? WHERE id = ?",
-                        (quote_publication, quote_id),
-                    )
-            else:
-                quote_id = conn.execute(
-                    """INSERT INTO quotes (fingerprint, text, speaker_id, role, organisation_id,
-                                           source_id, position, date, publication_id)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (
-                        quote_fingerprint,
-                        quote.text,
-                        speaker_id,
-                        role,
-                        org_id,
-                        source_id,
-                        quote.position,
-                        quote.date,
-                        quote_publication,
-                    ),
-                ).lastrowid
-                added += 1
+            row_case_ids = []
             for name in quote.cases:
                 if name not in case_ids:
                     case_ids[name] = _case_id(conn, name, slugify(name))
-                conn.execute(
-                    "INSERT OR IGNORE INTO quote_cases (case_id, quote_id) VALUES (?, ?)",
-                    (case_ids[name], quote_id),
+                row_case_ids.append(case_ids[name])
+            batch.append(
+                _Row(
+                    fingerprint(quote),
+                    (quote.text, speaker_id, role, org_id, source_id, quote.position, quote.date),
+                    quote_publication,
+                    tuple(row_case_ids),
                 )
+            )
+            if len(batch) >= BATCH:
+                added += _write(conn, batch, replace_publications)
+                batch.clear()
+        added += _write(conn, batch, replace_publications)
         conn.execute(
             "INSERT INTO quotes_fts (rowid, text) SELECT id, text FROM quotes WHERE id > ?",
             (first_new_id,),

@@ -18,14 +18,17 @@ from telegram.ext import Defaults
 
 from bot import citations
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
+from bot.i18n import N_, NATIVE_NAMES, _, current, ngettext
 from bot.provenance import Compilation, PartialDate, Publication, Status
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
 # Every message the bot sends is HTML made here, with link previews off (a quote's source
-# link must not turn into a preview card larger than the quote): PTB applies these to each
-# call, so no call repeats them.
+# link must not turn into a preview card larger than the quote); a reply whose command was
+# deleted meanwhile is still sent: PTB applies these to each call, so no call repeats them.
 BOT_DEFAULTS = Defaults(
-    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    parse_mode=ParseMode.HTML,
+    link_preview_options=LinkPreviewOptions(is_disabled=True),
+    allow_sending_without_reply=True,
 )
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
@@ -43,28 +46,37 @@ class CommandSpec:
     admin: bool = False  # only for QUOTEBOT_ADMINS; not in menus
 
 
+# Descriptions and argument names are translated where shown (/help, the command menus).
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("start", "", "welcome and examples", "/start", groups=False),
-    CommandSpec("help", "", "every command with an example", "/help"),
+    CommandSpec("start", "", N_("welcome and examples"), "/start", groups=False),
+    CommandSpec("help", "", N_("every command with an example"), "/help"),
     CommandSpec(
-        "who", "[name|organisation]", "quotes by a speaker or organisation", "/who julia hall"
+        "who",
+        N_("[name|organisation]"),
+        N_("quotes by a speaker or organisation"),
+        "/who julia hall",
     ),
-    CommandSpec("case", "[name]", "quotes about a case", "/case ablyazov"),
+    CommandSpec("case", N_("[name]"), N_("quotes about a case"), "/case ablyazov"),
     CommandSpec(
         "search",
-        "<text>",
-        "free-text search; filters who: case: org:",
+        N_("<text>"),
+        N_("free-text search; filters who: case: org:"),
         "/search fair trial case:ablyazov",
     ),
-    CommandSpec("random", "[filter]", "a random quote, optionally filtered", "/random case:pavlov"),
-    CommandSpec("quote", "<id>", "one quote by its number", "/quote 7"),
     CommandSpec(
-        "cite", "<id> [style]", "a citation: plain, apa, chicago, csl or bibtex", "/cite 7 apa"
+        "random", N_("[filter]"), N_("a random quote, optionally filtered"), "/random case:pavlov"
+    ),
+    CommandSpec("quote", N_("<id>"), N_("one quote by its number"), "/quote 7"),
+    CommandSpec(
+        "cite",
+        N_("<id> [style]"),
+        N_("a citation: plain, apa, chicago, csl or bibtex"),
+        "/cite 7 apa",
     ),
     CommandSpec(
         "export",
-        "<filter> [md|csv|csl]",
-        "a file of every matching quote with its citation",
+        N_("<filter> [md|csv|csl]"),
+        N_("a file of every matching quote with its citation"),
         "/export case:ablyazov csv",
     ),
     CommandSpec("history", "<id>", "a quote's corrections, or its withdrawal", "/history 7"),
@@ -76,13 +88,28 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "daily",
-        "[HH:MM [Area/City] | off]",
-        "quote of the day for this chat",
+        N_("[HH:MM [Area/City] | off]"),
+        N_("quote of the day for this chat"),
         "/daily 09:00 Europe/Paris",
     ),
+    CommandSpec("lang", "[en|ru|kk]", N_("the language I answer in"), "/lang ru"),
     CommandSpec(
-        "stats", "", "subscriber counts and the last broadcast", "/stats", groups=False, admin=True
+        "stats",
+        "",
+        N_("subscriber counts and the last broadcast"),
+        "/stats",
+        groups=False,
+        admin=True,
     ),
+)
+# The bot's profile (setMyDescription: at most 512 characters; setMyShortDescription: 120).
+DESCRIPTION = N_(
+    "I find public statements by human-rights organisations about extradition cases "
+    "(Ablyazov, Pavlov, Shalabayeva) and give them verbatim, with who said them and where "
+    "they were published. Press Start, or type /help."
+)
+SHORT_DESCRIPTION = N_(
+    "Human-rights statements on extradition cases, verbatim and with their source."
 )
 
 
@@ -92,28 +119,36 @@ def e(text: str) -> str:
 
 
 def help_text(bot_username: str | None = None) -> str:
-    lines = ["<b>quotebot</b> serves human-rights statements, verbatim and attributed.", ""]
+    lines = [_("<b>quotebot</b> serves human-rights statements, verbatim and attributed."), ""]
     for spec in COMMANDS:
-        usage = f"/{spec.name} {spec.args}".strip()
-        admin = " (bot admins)" if spec.admin else ""
-        lines.append(
-            f"<code>{e(usage)}</code> — {e(spec.description)}{admin}\n   e.g. {e(spec.example)}"
-        )
+        usage = e(f"/{spec.name} {_(spec.args)}".strip())
+        description, example = e(_(spec.description)), e(spec.example)
+        if spec.admin:
+            line = _("<code>{usage}</code> — {description} (bot admins)\n   e.g. {example}")
+        else:
+            line = _("<code>{usage}</code> — {description}\n   e.g. {example}")
+        lines.append(line.format(usage=usage, description=description, example=example))
     lines += [
         "",
-        "Names forgive typos, partial names and Cyrillic (Аблязов). "
-        f"In any chat, type <code>@{e(bot_username or 'botname')} query</code> to drop a quote "
-        f"into the conversation, or <code>@{e(bot_username or 'botname')} #7</code> for quote 7; "
-        "the Share button under a quote does it for you. "
-        "In a private chat with me, any text you send is searched, as /search does.",
+        _(
+            "Names forgive typos, partial names and Cyrillic (Аблязов). In any chat, type "
+            "<code>@{bot} query</code> to drop a quote into the conversation, or "
+            "<code>@{bot} #7</code> for quote 7; the Share button under a quote does it for "
+            "you. In a private chat with me, any text you send is searched, as /search does."
+        ).format(bot=e(bot_username or "botname")),
     ]
     return "\n".join(lines)
 
 
 def welcome_text(first_name: str | None) -> str:
-    hello = f"Hello, {e(first_name)}!" if first_name else "Hello!"
-    return (
-        f"{hello} I find public statements by human-rights organisations about extradition "
+    if first_name:
+        return _(
+            "Hello, {name}! I find public statements by human-rights organisations about "
+            "extradition cases, and give them verbatim with their attribution.\n\n"
+            "Try one of these, or see /help:"
+        ).format(name=e(first_name))
+    return _(
+        "Hello! I find public statements by human-rights organisations about extradition "
         "cases, and give them verbatim with their attribution.\n\n"
         "Try one of these, or see /help:"
     )
@@ -282,7 +317,9 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
     something no quote has together with the rest (``/case pavlov shalabayeva``)."""
     if not title:
         return None
-    heading = f"<b>{e(title)}</b> — {total} quote{'s' if total != 1 else ''}"
+    heading = ngettext(
+        "<b>{title}</b> — {count} quote", "<b>{title}</b> — {count} quotes", total
+    ).format(title=e(title), count=total)
     if set_aside:
         words = ", ".join(f"“{e(w)}”" for w in set_aside)
         heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
@@ -543,7 +580,7 @@ PLAIN_TEXT_HINT = (
     "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
     "/case a case, and /help lists everything.</i>"
 )
-STALE_BUTTON = "This button has expired. Run the command again."
+STALE_BUTTON = N_("This button has expired. Run the command again.")
 
 
 def plural(count: int, noun: str) -> str:
@@ -571,7 +608,7 @@ def over_limit_note(wait: int) -> str:
     return f"\n\n<i>You sent many requests just now: you can continue in {_in_seconds(wait)}.</i>"
 
 
-ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
+ERROR = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 # -- /cite styles and /export --------------------------------------------------------------
@@ -658,3 +695,54 @@ def export_caption(
             "<code>quotebot export</code> on the command line exports them all."
         )
     return text
+
+
+# -- /lang ---------------------------------------------------------------------------------
+
+LANG_NOT_ADMIN = N_(
+    "Only this group's admins can change the language it is answered in. Anyone can see it "
+    "with /lang."
+)
+
+
+def language_status(chosen: str | None, group: bool) -> str:
+    """/lang with no argument: the language of this reply, and why it is this one."""
+    language = e(NATIVE_NAMES[current()])
+    if group and chosen:
+        text = _("This group is answered in <b>{language}</b>. Its admins can choose another:")
+    elif group:
+        text = _(
+            "This group has no language set: I answer each member in the language of their "
+            "Telegram app. Its admins can choose one for everyone:"
+        )
+    elif chosen:
+        text = _("I answer you in <b>{language}</b>. Choose another:")
+    else:
+        text = _(
+            "I answer you in <b>{language}</b>, the language of your Telegram app. Choose another:"
+        )
+    return text.format(language=language)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(name, f"l:{code}") for code, name in NATIVE_NAMES.items()]]
+    )
+
+
+def unknown_language(asked: str) -> str:
+    shown = asked if len(asked) <= 40 else asked[:40] + "…"
+    return _(
+        "I don't know the language <i>{asked}</i>. I answer in English (en), Russian (ru) and "
+        "Kazakh (kk), e.g. <code>/lang ru</code>."
+    ).format(asked=e(shown))
+
+
+def language_set(group: bool) -> str:
+    """Said in the language just chosen: each catalog names its own language here."""
+    if group:
+        # Translators: said in the language just chosen; name that language (Russian:
+        # "по-русски"), not English.
+        return _("From now on I answer everyone in this group in English.")
+    # Translators: said in the language just chosen; name that language, not English.
+    return _("From now on I answer you in English.")

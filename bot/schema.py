@@ -198,6 +198,16 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX reports_by_user ON reports(user_id, created_at)",
         "CREATE INDEX reports_open ON reports(status, id)",
     ),
+    # v8: the language each chat is answered in (bot/languages.py): chosen with /lang, or
+    # the one last seen there (for its quote of the day); no row means English.
+    (
+        """CREATE TABLE chat_languages (
+            chat_id INTEGER PRIMARY KEY,
+            language TEXT NOT NULL CHECK (language IN ('en', 'ru', 'kk')),
+            chosen INTEGER NOT NULL CHECK (chosen IN (0, 1)),
+            updated_at REAL NOT NULL,
+            updated_by INTEGER NOT NULL DEFAULT 0)""",
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ never for display (quote texts stay verbatim).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -54,6 +55,16 @@ def _keeps(text: str, i: int) -> bool:
 
 def key(text: str) -> str:
     """An identity key: folded, letters and digits only (merges role/name punctuation)."""
+    if len(text) <= _SHORT:
+        return _short_key(text)
+    return _NOT_ALNUM.sub("", fold(text))
+
+
+_SHORT = 200  # names, roles, organisations: short, and repeated on every row of an import
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _short_key(text: str) -> str:
     return _NOT_ALNUM.sub("", fold(text))
 
 

@@ -250,3 +250,6 @@ async def test_the_cli_does_not_cite_a_withdrawn_quote(
     code, out, err = await cli(bot, capsys, "cite", "6")
     assert (code, out) == (1, "")
     assert "quote #6 was withdrawn on " in err and "wrong speaker" in err
+    # The curator's full listing keeps it, marked.
+    listing = (await cli(bot, capsys, "quotes"))[1]
+    assert f"    WITHDRAWN on {datetime.now(UTC).date().isoformat()}: wrong speaker" in listing

@@ -102,9 +102,9 @@ async def test_an_older_database_gets_the_facts_on_upgrade(tmp_path: Path) -> No
     ids = {q.text: q.id for q in await store.quotes()}
     await store.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    for later in ("reports", "quote_changes"):  # v7's tables and column
+    for later in ("chat_languages", "reports", "quote_changes"):  # v8's and v7's tables
         conn.execute(f"DROP TABLE {later}")
-    conn.execute("ALTER TABLE quotes DROP COLUMN withdrawn_at")
+    conn.execute("ALTER TABLE quotes DROP COLUMN withdrawn_at")  # v7's column
     for later in ("result_lists", "chat_hints"):  # v6's tables
         conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP INDEX quotes_by_publication")

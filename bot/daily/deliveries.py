@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.connection import FeatureStore, unit_of_work
 from bot.daily import schedule
 from bot.daily.rotation import pick_quote
 from bot.daily.subscriptions import (
@@ -49,7 +50,7 @@ from bot.daily.subscriptions import (
     timestamp,
 )
 from bot.schema import transaction
-from bot.store import FeatureStore, StoredQuote, fetch_quotes_by_id, unit_of_work
+from bot.store import StoredQuote, fetch_quotes_by_id
 
 MAX_ATTEMPTS = 12
 

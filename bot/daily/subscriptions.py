@@ -24,9 +24,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.connection import FeatureStore, unit_of_work
 from bot.daily import schedule
 from bot.schema import transaction
-from bot.store import FeatureStore, unit_of_work
 
 
 class Status(StrEnum):

@@ -134,8 +134,15 @@ class FakeBotAPI(BotAPIMethods, UpdateBuilders):
         self.too_many_requests: list[tuple[float, str, int]] = []
         self.token_seen: set[str] = set()
         self.errors: list[tuple[str, int, str]] = []  # (method, error_code, description)
-        self.privacy_dropped: list[JSON] = []  # group messages a privacy-mode bot never sees
+        # Updates the bot never receives: group messages hidden by privacy mode, and anything
+        # from a group the bot was removed from.
+        self.privacy_dropped: list[JSON] = []
         self.commands: dict[str, list[JSON]] = {}
+        # setMyDescription / setMyShortDescription by language_code ("" for the default).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
+        # Telegram's language_code of each user's app (users not listed send none).
+        self.user_languages: dict[int, str] = {}
         self.webhook: JSON = {"url": ""}
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import mimetypes
+import re
 import time
 from typing import Any
 
@@ -168,8 +169,10 @@ class BotAPIMethods(FakeState):
         if params.get("inline_message_id"):
             return True  # inline messages are not tracked; Telegram answers True for them
         message = self._own_message(params, method)
+        if "text" not in message and method == "editMessageText":
+            raise bad_request("there is no text in the message to edit")
         new_markup = markup if markup and markup.get("inline_keyboard") else None
-        old = (message["text"], message.get("entities", []), message.get("reply_markup"))
+        old = (message.get("text", ""), message.get("entities", []), message.get("reply_markup"))
         if old == (text, entities, new_markup):
             raise ApiError(400, NOT_MODIFIED)
         self._rate_check(method, message["chat"]["id"])
@@ -191,7 +194,7 @@ class BotAPIMethods(FakeState):
         key = (message["chat"]["id"], message["message_id"])
         last = next((s for s in reversed(self.sent) if (s.chat_id, s.message_id) == key), None)
         shown = {"text": last.html, "parse_mode": last.parse_mode} if last else {}
-        text, entities = message["text"], message.get("entities", [])
+        text, entities = message.get("text", ""), message.get("entities", [])
         return self._edit({**params, **shown}, "editMessageReplyMarkup", text, entities)
 
     def _m_deleteMessage(self, params: JSON) -> bool:
@@ -223,9 +226,42 @@ class BotAPIMethods(FakeState):
         return self._answer_query(params.get("inline_query_id"))
 
     @staticmethod
-    def _scope(params: JSON) -> str:
+    def _language_code(params: JSON) -> str:
+        """A two-letter ISO 639-1 code, or "" (for users of every other language)."""
+        code = params.get("language_code") or ""
+        if not isinstance(code, str) or (code and not re.fullmatch(r"[a-z]{2}", code)):
+            raise bad_request("LANG_CODE_INVALID")
+        return code
+
+    def _scope(self, params: JSON) -> str:
         scope = params.get("scope") or {"type": "default"}
-        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
+        return json.dumps([scope, self._language_code(params)], sort_keys=True)
+
+    def _m_setMyDescription(self, params: JSON) -> bool:
+        return self._set_text(self.descriptions, params, "description", 512)
+
+    def _m_getMyDescription(self, params: JSON) -> JSON:
+        return {"description": self.descriptions.get(self._language_code(params), "")}
+
+    def _m_setMyShortDescription(self, params: JSON) -> bool:
+        return self._set_text(self.short_descriptions, params, "short_description", 120)
+
+    def _m_getMyShortDescription(self, params: JSON) -> JSON:
+        code = self._language_code(params)
+        return {"short_description": self.short_descriptions.get(code, "")}
+
+    def _set_text(self, texts: dict[str, str], params: JSON, field: str, limit: int) -> bool:
+        """setMy(Short)Description: ``field`` (at most ``limit`` characters; empty removes
+        the language's own text) for ``language_code``."""
+        text = params.get(field) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{field.upper()}_INVALID")
+        code = self._language_code(params)
+        if text:
+            texts[code] = text
+        else:
+            texts.pop(code, None)
+        return True
 
     def _m_setMyCommands(self, params: JSON) -> bool:
         check_commands(params.get("commands"))

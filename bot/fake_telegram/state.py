@@ -54,6 +54,9 @@ class FakeState:
         updates: list[JSON]
         sent: list[SentMessage]
         commands: dict[str, list[JSON]]
+        descriptions: dict[str, str]
+        short_descriptions: dict[str, str]
+        user_languages: dict[int, str]
         webhook: JSON
         blocked: set[int]
         migrated: dict[int, int]

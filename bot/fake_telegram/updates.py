@@ -20,6 +20,8 @@ class UpdateBuilders(FakeState):
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
+        if code := self.user_languages.get(user_id):
+            user["language_code"] = code
         self.users[user_id] = user
         return user
 
@@ -28,7 +30,10 @@ class UpdateBuilders(FakeState):
         return user_id or (chat_id if chat_id > 0 else 777)
 
     def _known_user(self, user_id: int) -> JSON:
-        return self.users.get(user_id) or self._user(user_id)
+        known = self.users.get(user_id)
+        if known is None:
+            return self._user(user_id)
+        return self._user(user_id, known["first_name"], known.get("username"))
 
     def _enqueue(self, kind: str, payload: JSON, *, deliver: bool = True) -> JSON:
         update = {"update_id": self._update_id, kind: copy.deepcopy(payload)}
@@ -66,7 +71,9 @@ class UpdateBuilders(FakeState):
         message = self._store(chat, user, text, [entity] if entity else [], None, reply)
         if chat["type"] == "private":
             self.blocked.discard(chat_id)  # a user writing to the bot has unblocked it
-        deliver = self._privacy_allows(chat, text, reply)
+        # A bot that was removed from a group receives nothing from it.
+        removed = chat["type"] != "private" and chat_id in self.blocked
+        deliver = not removed and self._privacy_allows(chat, text, reply)
         update = self._enqueue("message", message, deliver=deliver)
         if not deliver:
             self.privacy_dropped.append(update)
@@ -84,6 +91,15 @@ class UpdateBuilders(FakeState):
         if entity is not None:  # /cmd or /cmd@ThisBot, but not /cmd@OtherBot
             return text[: entity["length"]].partition("@")[2].lower() in ("", bot_name)
         return f"@{bot_name}" in text.lower()
+
+    def raw_update(self, kind: str, payload: JSON) -> JSON:
+        """Enqueue any update as given (a channel post, an edited message, a message without
+        ``from``...): for updates the builders do not make. Returns it."""
+        return self._enqueue(kind, payload)
+
+    def new_query_id(self) -> str:
+        """A callback query id the fake expects an answer to (for :meth:`raw_update`)."""
+        return self._new_query_id(4_000_000_000_000)
 
     def unparseable_update(self, kind: str = "message") -> JSON:
         """Enqueue an update python-telegram-bot cannot parse (a ``kind`` object without the
@@ -114,6 +130,11 @@ class UpdateBuilders(FakeState):
             "chat_instance": str(abs(chat_id) * 31 + 7),
             "data": data,
         }
+        if chat_id < 0 and chat_id in self.blocked:  # removed from the group: nothing comes
+            del self._queries[str(query["id"])]  # so nothing to answer
+            update = self._enqueue("callback_query", query, deliver=False)
+            self.privacy_dropped.append(update)
+            return update
         return self._enqueue("callback_query", query)
 
     def inline_callback_query(
