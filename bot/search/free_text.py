@@ -2,14 +2,19 @@
 
 Retrieval (see :mod:`bot.search.query` for the scores and thresholds): every content word is
 expanded to the corpus terms within its edit budget (exact, SymSpell deletion index, a prefix
-for the last word, and a first-letter-bucketed fuzzy scan for long words with no closer term).
-Candidates then come from a few cheap, *unranked* FTS5 queries with ``LIMIT`` (so common words
-never make FTS5 score half the corpus): the query as a phrase of its best corrections, the AND
-of the best corrections, the AND of all expansions, leave-one-out ANDs when that finds little,
-and quotes of any speaker, organisation or case a word names. At most a few hundred
-candidates are ranked in Python. A time budget (SQLite's progress handler) bounds the FTS5
-work of a single search. Everything here runs in the database thread, inside one
-:meth:`bot.store.QuoteStore.run`.
+for the last word, and a fuzzy scan bucketed by first and second letter for long words with no
+closer term; never a stop word, and only spelling variants for a word that is a whole word of
+a name: "hall" is Julia Hall, not "all"). A query of mostly common words is first looked up
+as an exact phrase (:mod:`bot.search.phrases`). Candidates then come from a few cheap,
+*unranked* FTS5 queries with ``LIMIT`` (so common words never make FTS5 score half the
+corpus): the query as a phrase of its best corrections (or, around a word the corpus does not
+know, ``NEAR()`` of the known runs), the AND of the best corrections, the AND of all
+expansions, leave-one-out ANDs when that finds little, and quotes of any speaker,
+organisation or case a word names. At most a few hundred candidates are ranked in Python.
+When several misspelt words each stood for many corrections and nothing was found, up to
+:data:`WIDE_TYPO_TERMS` corrections each are tried in what is left of the budget. A time
+budget (:data:`TIME_BUDGET`, SQLite's progress handler) bounds the FTS5 work of a search.
+Everything here runs in the database thread, inside one :meth:`bot.store.QuoteStore.run`.
 """
 
 from __future__ import annotations
