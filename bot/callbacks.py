@@ -103,7 +103,7 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
         )
     except BadRequest as exc:
         # Two quick presses can ask for the page already shown; Telegram refuses the no-op.
-        if "not modified" not in exc.message:
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 
