@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import export, handlers, render
@@ -82,28 +82,35 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     if found is None:
         await query.answer(render.STALE_BUTTON)
         return
-    if found.withdrawn:  # withdrawn since the list was made: say so on its page
-        await query.answer()
-        text = withdrawn_notice(found)
-        markup = render.pager_keyboard(
-            token, index, total, found, omit=results.omit, export=results.export
-        )
-        await query.edit_message_text(text, reply_markup=markup)
-        return
-    text = render.render_quote(
-        found, matched=results.spans[index], position=(index + 1, total), heading=results.heading
+    markup = render.pager_keyboard(
+        token, index, total, found, omit=results.omit, export=results.export
     )
-    await query.answer()
-    try:
-        await query.edit_message_text(
-            text,
-            reply_markup=render.pager_keyboard(
-                token, index, total, found, omit=results.omit, export=results.export
-            ),
+    if found.withdrawn:  # withdrawn since the list was made: say so on its page
+        text = withdrawn_notice(found)
+    else:
+        text = render.render_quote(
+            found,
+            matched=results.spans[index],
+            position=(index + 1, total),
+            heading=results.heading,
         )
+    await query.answer()
+    await edit_page(update, text, markup)
+
+
+async def edit_page(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Show ``text`` in the pressed message, unless it shows it already (a second press of
+    the same ◀ ▶, or a press on an older copy of the message): Telegram refuses a no-op."""
+    query = update.callback_query
+    assert query is not None
+    if handlers.shows_already(query.message, text, markup):
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        # Two quick presses can ask for the page already shown; Telegram refuses the no-op.
-        if "not modified" not in exc.message:
+        # Two presses at the same moment can still both ask for the same page; a press
+        # under a message without text (a document) cannot show a page: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
 
@@ -62,6 +62,17 @@ def clean_argument(text: str) -> str:
     """Control characters to spaces, whitespace normalised, cut to MAX_ARGUMENT."""
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
     return " ".join(text.split())[:MAX_ARGUMENT]
+
+
+def shows_already(
+    message: MaybeInaccessibleMessage | None, html_text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """True when ``message`` already shows this text and keyboard. Telegram refuses such an
+    edit ("message is not modified"): a second press of a button whose edit is done, or a
+    press on an older copy of a message since edited (the callback carries the current one)."""
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    return message.text == render.plain_text(html_text).strip() and message.reply_markup == markup
 
 
 def flood_check(

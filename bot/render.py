@@ -377,9 +377,14 @@ def _quote_footer(
     return [attribution(quote), source_line(quote.publication), "<i>" + " · ".join(meta) + "</i>"]
 
 
+def plain_text(html_text: str) -> str:
+    """What Telegram shows of an HTML message: the text without tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", html_text))
+
+
 def plain_length(html_text: str) -> int:
     """The length Telegram counts against 4096: the text without tags, entities decoded."""
-    return len(html.unescape(re.sub(r"<[^>]*>", "", html_text)))
+    return len(plain_text(html_text))
 
 
 def _quote_parts(

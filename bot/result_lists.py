@@ -19,8 +19,7 @@ import secrets
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,36 +67,15 @@ class ResultSet:
         )
 
 
-@contextmanager
-def _no_waiting(conn: sqlite3.Connection) -> Iterator[None]:
-    """Writes here must not wait for another process's write lock (a large import holds it
-    for minutes): every lookup queues behind this connection's thread. Locked, they fail at
-    once (``sqlite3.OperationalError``) and the caller does without."""
-    previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {previous}")
-
-
 def _save(
     conn: sqlite3.Connection, token: str, result: ResultSet, now: float, prune: int | None
-) -> bool:
-    """Keep the list on disk; False when the database is locked (kept in memory only)."""
-    try:
-        with _no_waiting(conn):
-            conn.execute(
-                "INSERT OR REPLACE INTO result_lists (token, chat_id, created_at, body) "
-                "VALUES (?, ?, ?, ?)",
-                (token, result.chat_id, now, result.to_json()),
-            )
-            if prune is not None:
-                _prune(conn, now, prune)
-    except sqlite3.OperationalError as exc:
-        log.info("result list kept in memory only: %s", exc)
-        return False
-    return True
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO result_lists (token, chat_id, created_at, body) VALUES (?,?,?,?)",
+        (token, result.chat_id, now, result.to_json()),
+    )
+    if prune is not None:
+        _prune(conn, now, prune)
 
 
 def _prune(conn: sqlite3.Connection, now: float, kept: int) -> None:
@@ -124,14 +102,10 @@ def _load(conn: sqlite3.Connection, token: str, oldest: float) -> tuple[float, R
 
 
 def _first_time(conn: sqlite3.Connection, chat_id: int, hint: str, now: float) -> bool:
-    try:
-        with _no_waiting(conn):
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO chat_hints (chat_id, hint, shown_at) VALUES (?, ?, ?)",
-                (chat_id, hint, now),
-            )
-    except sqlite3.OperationalError:
-        return False  # locked: the hint waits for another time
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO chat_hints (chat_id, hint, shown_at) VALUES (?, ?, ?)",
+        (chat_id, hint, now),
+    )
     return cursor.rowcount == 1
 
 
@@ -157,7 +131,12 @@ class ResultLists:
         self._remember(token, now, result)
         self._saved += 1
         prune = self.kept_on_disk if (self._saved - 1) % self.prune_every == 0 else None
-        await store.run(_save, token, result, now, prune)
+        try:
+            # Never wait for another process's write lock (an import holds it for minutes):
+            # the reply would wait with it. Locked, the list is kept in memory only.
+            await store.run_once(_save, token, result, now, prune)
+        except sqlite3.OperationalError as exc:
+            log.info("result list kept in memory only: %s", exc)
         return token
 
     async def get(self, store: QuoteStore, token: str) -> ResultSet | None:
@@ -180,5 +159,9 @@ class ResultLists:
 
 
 async def first_time(store: QuoteStore, chat_id: int, hint: str) -> bool:
-    """True the first time ``hint`` is shown in this chat (remembered in the database)."""
-    return await store.run(_first_time, chat_id, hint, time.time())
+    """True the first time ``hint`` is shown in this chat (remembered in the database). False
+    while another process holds the write lock: the hint waits for another time."""
+    try:
+        return await store.run_once(_first_time, chat_id, hint, time.time())
+    except sqlite3.OperationalError:
+        return False

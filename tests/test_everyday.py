@@ -263,3 +263,12 @@ async def test_only_the_newest_lists_are_kept_on_disk(bot: BotHarness) -> None:
         lambda conn: conn.execute("SELECT count(*) FROM result_lists").fetchone()[0]
     )
     assert kept == 2
+
+
+async def test_pressing_a_page_already_shown_makes_no_refused_edit(bot: BotHarness) -> None:
+    listed = (await bot.send("/case ablyazov"))[0]
+    forward = dict(buttons(listed))["▶"]
+    assert len(await bot.press(listed, forward)) == 1
+    assert await bot.press(listed, forward) == []  # the message shows page 2 already
+    assert bot.fake.unanswered_queries() == []
+    assert [e for e in bot.fake.errors if e[1] == 400] == []

@@ -26,7 +26,7 @@ from bot.daily import schedule
 from bot.daily.schedule import parse_time, parse_zone
 from bot.daily.service import DailyService, Outcome
 from bot.daily.subscriptions import Status
-from bot.handlers import guarded, is_group, reply
+from bot.handlers import guarded, is_group, reply, shows_already
 
 # One logger for the whole daily package (bot.daily.service's too), so log filters and
 # alerts on logger=bot.daily see every record of the quote of the day.
@@ -251,10 +251,13 @@ async def on_daily_button(update: Update, context: Context) -> None:
         answer = f"Subscribed: every day at {schedule.format_time(at)} ({label})."
     await query.answer(answer)
     text, markup = await status_view(service, chat.id, settings.timezone)
+    if shows_already(query.message, text, markup):
+        return  # pressed twice, or on an older copy: Telegram refuses a no-op edit
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in exc.message:
+        # Shown already (a second press), or under a message without text: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 
