@@ -111,8 +111,9 @@ async def edit_page(update: Update, text: str, markup: InlineKeyboardMarkup) -> 
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        # Two presses at the same moment can still both ask for the same page.
-        if "not modified" not in exc.message:
+        # Two presses at the same moment can still both ask for the same page; a press
+        # under a message without text (a document) cannot show a page: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 

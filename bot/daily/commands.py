@@ -263,7 +263,8 @@ async def on_daily_button(update: Update, context: Context) -> None:
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in exc.message:
+        # Shown already (a second press), or under a message without text: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 

@@ -325,22 +325,30 @@ class DailyService:
             await deliveries.record(claim, State.FAILED, self.clock(), exc.message)
             return Outcome.FAILED, None
         except NetworkError as exc:  # timeouts, 5xx, connection failures
-            if certainly_not_sent(exc) or self.resend_ambiguous:
-                retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-                # Marked when the first copy may have arrived: /stats counts these resends.
-                note = str(exc) if certainly_not_sent(exc) else f"{AMBIGUOUS_RESENT}{exc}"
-                ok = await deliveries.record_retry(claim, retry_at, note[:200], self.clock())
-                return (Outcome.RETRIED if ok else Outcome.FAILED), None
-            # The request left and no answer came back: it may have arrived. At most once.
-            await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
-            return Outcome.DOUBT, None
+            return await self._failed_send(claim, exc, sent=not certainly_not_sent(exc)), None
         except TelegramError as exc:
-            log.error("daily quote to chat %s failed: %s", chat_id, exc)
-            retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-            ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-            return (Outcome.RETRIED if ok else Outcome.FAILED), None
+            # An answer that is not JSON (a broken proxy): Telegram may have sent it.
+            maybe_sent = isinstance(exc.__cause__, ValueError)
+            if not maybe_sent:
+                log.error("daily quote to chat %s failed: %s", chat_id, exc)
+            return await self._failed_send(claim, exc, sent=maybe_sent), None
         await deliveries.record(claim, State.SENT, self.clock(), message_id=message.message_id)
         return Outcome.DELIVERED, None
+
+    async def _failed_send(self, claim: Claim, exc: TelegramError, *, sent: bool) -> Outcome:
+        """A send that failed: retried later that day when it ``sent`` nothing; when it may
+        have (the fate is unknown), resent (marked, counted) or recorded as ``doubt``,
+        as QUOTEBOT_DAILY_AMBIGUOUS says."""
+        deliveries = self.deliveries
+        if not sent or self.resend_ambiguous:
+            retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
+            # Marked when the first copy may have arrived: /stats counts these resends.
+            note = f"{AMBIGUOUS_RESENT}{exc}" if sent else str(exc)
+            ok = await deliveries.record_retry(claim, retry_at, note[:200], self.clock())
+            return Outcome.RETRIED if ok else Outcome.FAILED
+        # The request left and no answer came back: it may have arrived. At most once.
+        await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
+        return Outcome.DOUBT
 
     # -------------------------------------------------------------- lifecycle
     def spawn(self, coro: Awaitable[Any]) -> None:
