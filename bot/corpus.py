@@ -242,10 +242,12 @@ def read_structured(
         given_org = _field(row, "organisation")
         org = catalog.organisation_name(given_org) if given_org else None
         cases = _cases(row.get("cases"), catalog) or catalog.find_cases(body)
-        try:
-            publication = publication_from_fields({f: _field(row, f) for f in SOURCE_FIELDS})
-        except ProvenanceError as exc:
-            raise DocumentError(source, line, f"{label}{exc}") from None
+        publication = UNKNOWN
+        if any(row.get(f) not in (None, "") for f in SOURCE_FIELDS):
+            try:
+                publication = publication_from_fields({f: _field(row, f) for f in SOURCE_FIELDS})
+            except ProvenanceError as exc:
+                raise DocumentError(source, line, f"{label}{exc}") from None
         position += 1
         yield Quote(
             text=body,

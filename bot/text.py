@@ -57,6 +57,10 @@ def key(text: str) -> str:
     """An identity key: folded, letters and digits only (merges role/name punctuation)."""
     if len(text) <= _SHORT:
         return _short_key(text)
+    if text.isascii():
+        # The same key as below: for ASCII, NFKC changes nothing, casefold is lower, and
+        # apostrophes and spaces go with every other non-alphanumeric character.
+        return _NOT_ALNUM.sub("", text.lower())
     return _NOT_ALNUM.sub("", fold(text))
 
 

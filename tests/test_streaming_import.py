@@ -158,3 +158,13 @@ def test_the_progress_line_shows_on_a_terminal_only_and_not_when_quiet() -> None
     with ImportProgress(Progress(total=10), True, quiet_terminal) as bar:
         list(bar.counted(quotes))  # type: ignore[arg-type]
     assert quiet_terminal.getvalue() == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(max_codepoint=127), min_size=201, max_size=400))
+def test_the_ascii_shortcut_of_key_gives_the_folded_key(text: str) -> None:
+    # Imports key every quote's text for its fingerprint: the shortcut must never change a
+    # fingerprint, or re-importing a document would add its quotes again.
+    from bot.text import _NOT_ALNUM, fold, key
+
+    assert key(text) == _NOT_ALNUM.sub("", fold(text))
