@@ -313,7 +313,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 @command("broadcast")
 async def cmd_broadcast(args: argparse.Namespace, settings: Settings) -> int:
     """One quote-of-the-day pass now (same records as the bot: nothing twice on a day)."""
-    from bot.daily.service import run_broadcast_cli
+    from bot.daily.cli import run_broadcast_cli
 
     return await run_broadcast_cli(settings, dry_run=args.dry_run)
 

@@ -39,6 +39,7 @@ from bot import callbacks, handlers, i18n, inline, render, trail
 from bot.config import Settings
 from bot.context import BotData, Context, QuoteBotApp
 from bot.daily import commands as daily
+from bot.daily import jobs, membership
 from bot.i18n import _, use_language
 from bot.lang import lang_command, localized, on_lang_button
 from bot.ratelimit import PriorityRateLimiter
@@ -105,8 +106,10 @@ def handler_list() -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(localized(on_lang_button), pattern=r"^l:"),
         CallbackQueryHandler(localized(callbacks.on_button)),
         InlineQueryHandler(localized(inline.on_inline_query)),
-        ChatMemberHandler(localized(daily.on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
-        MessageHandler(filters.StatusUpdate.MIGRATE, daily.on_migrate),
+        ChatMemberHandler(
+            localized(membership.on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER
+        ),
+        MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
         MessageHandler(
             filters.COMMAND & filters.ChatType.PRIVATE & new_messages, localized(handlers.unknown)
         ),
@@ -138,12 +141,12 @@ async def start_resources(app: QuoteBotApp) -> None:
         await set_command_menus(app)
     except TelegramError as exc:  # cosmetic: the commands work without the menu
         log.warning("command menus not set: %s: %s", type(exc).__name__, exc)
-    await daily.start_daily(app, **data.daily_options)
+    await jobs.start_daily(app, **data.daily_options)
 
 
 async def stop_resources(app: QuoteBotApp) -> None:
     data = app.bot_data
-    await daily.stop_daily(app)
+    await jobs.stop_daily(app)
     if data._store is not None:
         await data._store.close()
         data._store = data._lookup = None
@@ -173,30 +176,26 @@ async def on_error(update: object, context: Context) -> None:
     """Log the failure (the logging filter strips the token) and tell the user briefly.
 
     Forbidden is no failure of ours: the bot was removed from the group, or blocked, while
-    the update waited (Telegram delivered it before). Logged in one line; nobody to tell."""
-    if isinstance(context.error, Forbidden):
+    the update waited (Telegram delivered it before). Logged in one line; a button press is
+    still answered (that needs no chat), no message is attempted."""
+    unreachable = isinstance(context.error, Forbidden)
+    if unreachable:
         chat = update.effective_chat if isinstance(update, Update) else None
-        log.info("chat %s unreachable: %s", chat.id if chat else "?", context.error.message)
-        return
-    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+        log.info("chat %s unreachable: %s", chat.id if chat else "?", context.error)
+    else:
+        log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update):
         return
-    # In the update's language, read from memory: the database may be what failed.
-    with use_language(context.bot_data.languages.peek(update)):
-        await tell_about_error(update)
-
-
-async def tell_about_error(update: Update) -> None:
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(_(render.ERROR)[:200])
+            await update.callback_query.answer(render.ERROR[:200])
         except Exception:
             log.debug("could not answer the failed button press")
         return
     message = update.effective_message
-    if message is None or message.from_user is None or message.from_user.is_bot:
+    if unreachable or message is None or message.from_user is None or message.from_user.is_bot:
         return
     try:
-        await message.reply_text(html.escape(_(render.ERROR)))
+        await message.reply_text(html.escape(render.ERROR))
     except Exception:
         log.debug("could not tell the user about the failure")

@@ -19,6 +19,7 @@ from telegram.error import BadRequest
 
 from bot import export, handlers, render
 from bot.context import Context
+from bot.i18n import _
 from bot.render_trail import withdrawn_notice
 from bot.search.service import LookupResult
 
@@ -48,7 +49,7 @@ async def on_button(update: Update, context: Context) -> None:
             kind, value = match.group(1) or match.group(3), match.group(2) or match.group(4)
             await _export(update, context, kind, value)
     else:
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
 
 
 async def _allowed(update: Update, context: Context, data: str) -> bool:
@@ -72,15 +73,17 @@ async def _page(update: Update, context: Context, kind: str, token: str, index: 
     results = await context.bot_data.results.get(context.bot_data.store, token)
     chat = update.effective_chat
     if results is None or chat is None or results.chat_id != chat.id:
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
         return
     total = len(results.quote_ids)
     if kind == "n" or not 0 <= index < total:
-        await query.answer(f"{min(index + 1, total)} of {total}")
+        await query.answer(
+            _("{position} of {total}").format(position=min(index + 1, total), total=total)
+        )
         return
     found = await context.bot_data.store.get_quote_record(results.quote_ids[index])
     if found is None:
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
         return
     markup = render.pager_keyboard(
         token, index, total, found, omit=results.omit, export=results.export
@@ -108,8 +111,9 @@ async def edit_page(update: Update, text: str, markup: InlineKeyboardMarkup) -> 
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        # Two presses at the same moment can still both ask for the same page.
-        if "not modified" not in exc.message:
+        # Two presses at the same moment can still both ask for the same page; a press
+        # under a message without text (a document) cannot show a page: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 
@@ -121,7 +125,7 @@ async def _by_id(update: Update, context: Context, kind: str, target: int) -> No
         await lookup.by_speaker_id(target) if kind == "w" else await lookup.by_case_id(target)
     )
     if result is None or not result.hits:
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
         return
     await query.answer()
     data = render.export_data("s" if kind == "w" else "k", str(target))
@@ -153,4 +157,4 @@ async def _export(update: Update, context: Context, kind: str, value: str) -> No
     if await handlers.send_export(update, context, kind_, value, fmt, say_nothing_found=False):
         await query.answer()
     else:
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))

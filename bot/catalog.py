@@ -16,11 +16,16 @@ from typing import Any
 
 from bot.text import DocumentError, decode, fold, key, slugify
 
+# How a name is written in an interface language, where it has its own spelling there:
+# ``names = { ru = "Мухтар Аблязов", kk = "Мұхтар Әблязов" }`` ((language, name) pairs).
+Spellings = tuple[tuple[str, str], ...]
+
 
 @dataclass(frozen=True)
 class Organisation:
     name: str
     aliases: tuple[str, ...] = ()
+    names: Spellings = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Case:
     slug: str
     name: str
     aliases: tuple[str, ...] = ()
+    names: Spellings = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ class Catalog:
         for n, org in enumerate(_tables(data, "organisations", text, source), start=1):
             name = _catalog_name(org, "organisations", n, text, source)
             aliases = _catalog_strings(org, "aliases", "organisations", n, text, source)
-            organisations.append(Organisation(name, aliases))
+            spellings = _spellings(org, "organisations", n, text, source)
+            organisations.append(Organisation(name, aliases, spellings))
         cases = []
         for n, case in enumerate(_tables(data, "cases", text, source), start=1):
             name = _catalog_name(case, "cases", n, text, source)
@@ -59,7 +66,7 @@ class Catalog:
                 raise DocumentError(
                     source, _table_line(text, "cases", n), "a case's slug must be text"
                 )
-            cases.append(Case(slug, name, aliases))
+            cases.append(Case(slug, name, aliases, _spellings(case, "cases", n, text, source)))
         speakers = data.get("speakers", {})
         if not isinstance(speakers, dict):
             raise DocumentError(source, 1, "[speakers] must be a table with a names list")
@@ -69,6 +76,17 @@ class Catalog:
     @classmethod
     def load(cls, path: Path) -> Catalog:
         return cls.from_toml(decode(path.read_bytes(), str(path)), str(path))
+
+    def spellings(self, language: str) -> dict[str, str]:
+        """Case and organisation names as written in ``language``, where they have their own
+        spelling there: {"Mukhtar Ablyazov": "Мухтар Аблязов"}."""
+        entries: list[Organisation | Case] = [*self.organisations, *self.cases]
+        return {
+            entry.name: spelled
+            for entry in entries
+            for code, spelled in entry.names
+            if code == language
+        }
 
     def organisation_name(self, name_or_alias: str) -> str:
         """The catalog's name for an organisation given by name or alias, else as given."""
@@ -221,6 +239,19 @@ def _catalog_name(table: Mapping[str, Any], kind: str, n: int, text: str, source
     if not isinstance(name, str) or not name.strip():
         raise DocumentError(source, _table_line(text, kind, n), f"each of [[{kind}]] needs a name")
     return name.strip()
+
+
+def _spellings(table: Mapping[str, Any], kind: str, n: int, text: str, source: str) -> Spellings:
+    names = table.get("names", {})
+    if not isinstance(names, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in names.items()
+    ):
+        raise DocumentError(
+            source,
+            _table_line(text, kind, n),
+            'names must map a language to a spelling, e.g. names = { ru = "Мухтар Аблязов" }',
+        )
+    return tuple((k, v.strip()) for k, v in sorted(names.items()))
 
 
 def _catalog_strings(

@@ -29,7 +29,7 @@ class BotData:
     flood: FloodGuard = field(default_factory=FloodGuard)
     results: ResultLists = field(default_factory=ResultLists)
     languages: ChatLanguages = field(default_factory=ChatLanguages)
-    # Passed to bot.daily.commands.start_daily from post_init (tests inject a clock here).
+    # Passed to bot.daily.jobs.start_daily from post_init (tests inject a clock here).
     daily_options: dict[str, Any] = field(default_factory=dict)
     _store: QuoteStore | None = None
     _lookup: Lookup | None = None

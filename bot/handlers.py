@@ -16,6 +16,7 @@ from telegram.error import Forbidden
 from bot import citations, export, i18n, render, result_lists
 from bot.context import Context
 from bot.flood import Decision, Verdict
+from bot.i18n import _
 from bot.render_trail import withdrawn_notice
 from bot.result_lists import ResultSet
 from bot.schema import data_version
@@ -224,7 +225,7 @@ async def run_case(update: Update, context: Context, query: str) -> None:
 
 async def run_search(update: Update, context: Context, query: str) -> None:
     if not query:
-        await reply(update, [render.USAGE["search"]])
+        await reply(update, [_(render.USAGE["search"])])
         return
     result = await context.bot_data.lookup.search(query)
     heading = render.search_heading(query, len(result.hits), result.set_aside)
@@ -251,7 +252,7 @@ async def plain_text(update: Update, context: Context) -> None:
         return
     note = ""
     if await result_lists.first_time(context.bot_data.store, chat.id, PLAIN_TEXT_HINT):
-        note = render.PLAIN_TEXT_HINT
+        note = _(render.PLAIN_TEXT_HINT)
     result = await context.bot_data.lookup.search(query)
     heading = render.search_heading(query, len(result.hits), result.set_aside)
     await show_results(update, context, result, "text", query, heading=heading, note=note)
@@ -261,7 +262,7 @@ async def run_random(update: Update, context: Context, query: str) -> None:
     hit = await context.bot_data.lookup.random(query)
     if hit is None:
         shown = query if len(query) <= 80 else query[:80] + "…"
-        await reply(update, [render.NO_RANDOM.format(filter=render.e(shown))])
+        await reply(update, [_(render.NO_RANDOM).format(filter=render.e(shown))])
         return
     text = render.render_quote(hit.quote, heading=render.random_heading(query))
     await reply(update, [text], render.pager_keyboard("", 0, 1, hit.quote, again=query))
@@ -273,12 +274,12 @@ async def quote_from_argument(
     """The quote a ``#7``/``7`` argument names; otherwise reply why not and return None."""
     match = re.fullmatch(r"#?(\d{1,9})", query.strip())
     if match is None:
-        await reply(update, [render.USAGE[command]])
+        await reply(update, [_(render.USAGE[command])])
         return None
     # Withdrawn ones too: an old citation of #7 learns it was withdrawn, and why.
     found = await context.bot_data.store.get_quote_record(int(match.group(1)))
     if found is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
     elif found.withdrawn:
         await reply(update, [withdrawn_notice(found)])
         return None
@@ -297,7 +298,7 @@ async def run_quote(update: Update, context: Context, query: str) -> None:
 async def run_cite(update: Update, context: Context, query: str) -> None:
     """``/cite N [style]``: the quote's citation in a style (citations.STYLES); ``/cite apa 7``
     is understood too."""
-    number, _, asked = query.partition(" ")
+    number, _space, asked = query.partition(" ")
     if not re.fullmatch(r"#?\d{1,9}", number) and re.fullmatch(r"#?\d{1,9}", asked):
         number, asked = asked, number
     style = citations.parse_style(asked) if asked else citations.Style.PLAIN
@@ -342,7 +343,7 @@ async def run_export(update: Update, context: Context, query: str) -> None:
     """``/export FILTER [md|csv|csl]``: one document of every quote the filter selects."""
     filter_text, fmt = export.split_format(query)
     if not filter_text:
-        await reply(update, [render.USAGE["export"]])
+        await reply(update, [_(render.USAGE["export"])])
         return
     await send_export(update, context, export.Kind.SEARCH, filter_text, fmt)
 
@@ -369,7 +370,7 @@ async def send_export(
     when = dt.datetime.now(dt.UTC)
     document = export.build(selection, fmt, when, cap=cap)
     if len(document.data) > export.MAX_UPLOAD:
-        await reply(update, [render.EXPORT_TOO_LARGE])
+        await reply(update, [_(render.EXPORT_TOO_LARGE)])
         return True
     caption = render.export_caption(
         selection.what,
@@ -416,4 +417,4 @@ def command(name: str) -> Callable[[Update, Context], Coroutine[Any, Any, None]]
 async def unknown(update: Update, context: Context) -> None:
     """Private chats only (the filter sees to it): point to /help."""
     if await guarded(update, context, "/unknown", repeatable=True):
-        await reply(update, [render.UNKNOWN_COMMAND])
+        await reply(update, [_(render.UNKNOWN_COMMAND)])

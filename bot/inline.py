@@ -51,7 +51,9 @@ async def on_inline_query(update: Update, context: Context) -> None:
         # and clients would then ask for offset "[]" - the first page again, endlessly.
         next_offset=next_offset or None,
         cache_time=30 if text else 5,
-        is_personal=not text,
+        # The results are in the user's language (source lines, buttons): Telegram must not
+        # hand one user's cached answer to another.
+        is_personal=True,
     )
 
 

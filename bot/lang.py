@@ -93,7 +93,10 @@ async def _set(update: Update, context: Context, language: str) -> None:
 async def on_lang_button(update: Update, context: Context) -> None:
     """``l:ru``: the same as ``/lang ru`` (in groups, admins only), answered in place."""
     query = update.callback_query
-    if query is None or (match := BUTTON.fullmatch(query.data or "")) is None:
+    if query is None:
+        return
+    if (match := BUTTON.fullmatch(query.data or "")) is None:
+        await query.answer(_(render.STALE_BUTTON))  # forged or outdated: still answered
         return
     language = match.group(1)
     if not await may_manage(update, context):

@@ -6,6 +6,8 @@ Messages never exceed Telegram's 4096 characters; callback data never exceeds 64
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -16,10 +18,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.ext import Defaults
 
-from bot import citations
+from bot import citations, i18n
+from bot.catalog import Catalog
 from bot.citations import organisation_shown as organisation_shown  # also render.organisation_shown
-from bot.i18n import N_, NATIVE_NAMES, _, current, ngettext
+from bot.i18n import DEFAULT, N_, NATIVE_NAMES, _, current, ngettext
 from bot.provenance import Compilation, PartialDate, Publication, Status
+from bot.seed_data import CATALOG_FILE, data_file
 from bot.store import CaseRow, SpeakerRow, StoredQuote
 
 # Every message the bot sends is HTML made here, with link previews off (a quote's source
@@ -79,11 +83,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         N_("a file of every matching quote with its citation"),
         "/export case:ablyazov csv",
     ),
-    CommandSpec("history", "<id>", "a quote's corrections, or its withdrawal", "/history 7"),
+    CommandSpec(
+        "history", N_("<id>"), N_("a quote's corrections, or its withdrawal"), "/history 7"
+    ),
     CommandSpec(
         "report",
-        "<id> <what is wrong>",
-        "tell the curators a quote is wrong (3 an hour)",
+        N_("<id> <what is wrong>"),
+        N_("tell the curators a quote is wrong (3 an hour)"),
         "/report 7 the date is wrong",
     ),
     CommandSpec(
@@ -111,6 +117,17 @@ DESCRIPTION = N_(
 SHORT_DESCRIPTION = N_(
     "Human-rights statements on extradition cases, verbatim and with their source."
 )
+
+
+@functools.cache
+def _spellings(language: str) -> dict[str, str]:
+    return Catalog.load(data_file(CATALOG_FILE)).spellings(language)
+
+
+def spelled(name: str) -> str:
+    """A case's or organisation's name as the catalog writes it in the reply's language
+    ("Мухтар Аблязов"), else as the source does. Never for quotes or attributions."""
+    return _spellings(current()).get(name, name) if current() != DEFAULT else name
 
 
 def e(text: str) -> str:
@@ -190,17 +207,21 @@ def attribution(quote: StoredQuote) -> str:
 # -- where the statement was published: one line under the attribution ----------------------
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-SOURCE_NOT_RECORDED = "Source: not recorded"
+SOURCE_NOT_RECORDED = N_("Source: not recorded")
 MAX_SOURCE_LABEL = 300
 # "likely": the publication is known but its exact words were not checked there (the seed:
 # seen only in translation or a cut copy; an import: nobody read the page).
-LIKELY_SOURCE = "not verified word for word"
+LIKELY_SOURCE = N_("not verified word for word")
 
 
 def partial_date(date: PartialDate) -> str:
     """``9 Jan 2014``, ``Aug 2013`` or ``2013``: as precise as known, never padded."""
     if date.month is None:
         return str(date.year)
+    if current() != DEFAULT:  # Babel's form for the language: "9 янв. 2014 г."
+        if date.day is None:
+            return i18n.format_month(date.year, date.month)
+        return i18n.format_date(dt.date(date.year, date.month, date.day))
     month = f"{MONTHS[date.month - 1]} {date.year}"
     return f"{date.day} {month}" if date.day is not None else month
 
@@ -219,7 +240,7 @@ def compilation_site(compilation: Compilation) -> str:
     if not name:
         host = urlsplit(compilation.url).hostname or ""
         name = host.removeprefix("www.")
-    return name or compilation.title or "a compilation"
+    return name or compilation.title or _("a compilation")
 
 
 def _source(publication: Publication) -> tuple[str, str, str] | None:
@@ -234,11 +255,13 @@ def _source(publication: Publication) -> tuple[str, str, str] | None:
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""
         if len(label) > MAX_SOURCE_LABEL:  # a display cut: the link still leads to it all
             label = label[: MAX_SOURCE_LABEL - 1] + "…"
-        remark = LIKELY_SOURCE if publication.status is Status.LIKELY else ""
+        remark = _(LIKELY_SOURCE) if publication.status is Status.LIKELY else ""
         return label, publication.url, remark
     if publication.compilation:
         compilation = publication.compilation
-        label = f"compilation on {compilation_site(compilation)} — original not found"
+        label = _("compilation on {site} — original not found").format(
+            site=compilation_site(compilation)
+        )
         return label, compilation.url, ""
     return None
 
@@ -248,9 +271,13 @@ def source_line(publication: Publication) -> str:
     a plain "not recorded" when nothing is — never the import file's name."""
     found = _source(publication)
     if found is None:
-        return SOURCE_NOT_RECORDED
+        return _(SOURCE_NOT_RECORDED)
     label, url, remark = found
-    return "Source: " + link(e(label), url) + (f" <i>({e(remark)})</i>" if remark else "")
+    if remark:
+        return _("Source: {source} <i>({remark})</i>").format(
+            source=link(e(label), url), remark=e(remark)
+        )
+    return _("Source: {source}").format(source=link(e(label), url))
 
 
 def source_summary(publication: Publication) -> str:
@@ -258,18 +285,21 @@ def source_summary(publication: Publication) -> str:
     so the list people pick from says where each statement was published."""
     found = _source(publication)
     if found is None:
-        return SOURCE_NOT_RECORDED
-    label, _, remark = found
-    return f"Source: {label}" + (f" ({remark})" if remark else "")
+        return _(SOURCE_NOT_RECORDED)
+    label, _url, remark = found
+    if remark:
+        return _("Source: {source} ({remark})").format(source=label, remark=remark)
+    return _("Source: {source}").format(source=label)
 
 
 def source_text(publication: Publication) -> str:
     """The source line as plain text (the command line), the URL in angle brackets."""
     found = _source(publication)
     if found is None:
-        return SOURCE_NOT_RECORDED
+        return _(SOURCE_NOT_RECORDED)
     label, url, remark = found
-    return f"Source: {label}" + (f" ({remark})" if remark else "") + (f" <{url}>" if url else "")
+    text = _("Source: {source} ({remark})") if remark else _("Source: {source}")
+    return text.format(source=label, remark=remark) + (f" <{url}>" if url else "")
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -319,27 +349,33 @@ def result_heading(title: str | None, total: int, set_aside: Sequence[str] = ())
         return None
     heading = ngettext(
         "<b>{title}</b> — {count} quote", "<b>{title}</b> — {count} quotes", total
-    ).format(title=e(title), count=total)
+    ).format(title=e(spelled(title)), count=total)
     if set_aside:
-        words = ", ".join(f"“{e(w)}”" for w in set_aside)
-        heading += f"\n<i>No quote matches all your words: {words} set aside.</i>"
+        words = ", ".join(_("“{word}”").format(word=e(w)) for w in set_aside)
+        heading += "\n" + _("<i>No quote matches all your words: {words} set aside.</i>").format(
+            words=words
+        )
     return heading
 
 
 def search_heading(query: str, total: int, set_aside: Sequence[str] = ()) -> str | None:
     """``Search “torture” — 4 quotes``, like /who's and /case's headings."""
     shown = query if len(query) <= 60 else query[:60] + "…"
-    return result_heading(f"Search “{shown}”", total, set_aside)
+    return result_heading(_("Search “{query}”").format(query=shown), total, set_aside)
 
 
 def random_heading(query: str) -> str:
     shown = query if len(query) <= 60 else query[:60] + "…"
-    return f"<b>Random quote for “{e(shown)}”</b>" if query else "<b>Random quote</b>"
+    if query:
+        return _("<b>Random quote for “{query}”</b>").format(query=e(shown))
+    return _("<b>Random quote</b>")
 
 
 def day(iso: str) -> str:
     """``2026-12-02T12:50:00Z`` (or ``2026-12-02``) as ``2 Dec 2026``."""
     year, month, date = (int(part) for part in iso[:10].split("-"))
+    if current() != DEFAULT:
+        return i18n.format_date(dt.date(year, month, date))
     return f"{date} {MONTHS[month - 1]} {year}"
 
 
@@ -352,8 +388,8 @@ def full_text_pointer(quote_id: int, bot_username: str | None) -> str:
     """Where to read the rest of a cut quote: ``/quote N`` in the bot's own chats; in an
     inline result (someone else's chat, where /quote reaches no bot) a deep link."""
     if bot_username:
-        return link("full text", deep_link(bot_username, quote_id))
-    return f"full text: /quote {quote_id}"
+        return link(_("full text"), deep_link(bot_username, quote_id))
+    return _("full text: /quote {id}").format(id=quote_id)
 
 
 def _quote_footer(
@@ -367,9 +403,10 @@ def _quote_footer(
     number = f"#{quote.id}"
     meta = [link(number, deep_link(bot_username, quote.id)) if bot_username else number]
     if quote.corrected_at:
-        meta.append(f"corrected {day(quote.corrected_at)}")
+        meta.append(_("corrected {date}").format(date=day(quote.corrected_at)))
     if quote.cases:
-        meta.append("Case: " + ", ".join(e(c) for c in quote.cases))
+        cases = ", ".join(e(spelled(c)) for c in quote.cases)
+        meta.append(_("Case: {cases}").format(cases=cases))
     if position:
         meta.append(f"{position[0]}/{position[1]}")
     if cut:
@@ -414,7 +451,9 @@ def _quote_parts(
         if index == 0 and heading:
             lines.append(heading)
         if len(shown) > 1:
-            lines.append(f"<i>part {index + 1} of {len(parts)}</i>")
+            lines.append(
+                _("<i>part {part} of {parts}</i>").format(part=index + 1, parts=len(parts))
+            )
         last = index == len(shown) - 1
         if last and len(shown) < len(parts):
             body += " …"
@@ -455,12 +494,12 @@ def cite_message(quote: StoredQuote) -> list[str]:
     return [e(text[s:t].strip()) for s, t in split_text(text, 3800)]
 
 
-SHARE = "↗ Share"
+SHARE = N_("↗ Share")
 
 
 def share_button(quote: StoredQuote) -> InlineKeyboardButton:
     """Opens the chat picker with ``@bot #N`` typed: the quote, dropped into any chat."""
-    return InlineKeyboardButton(SHARE, switch_inline_query=f"#{quote.id}")
+    return InlineKeyboardButton(_(SHARE), switch_inline_query=f"#{quote.id}")
 
 
 def share_keyboard(quote: StoredQuote) -> InlineKeyboardMarkup:
@@ -504,49 +543,58 @@ def pager_keyboard(
         if index < total - 1:
             nav.append(button("▶", f"p:{token}:{index + 1}"))
         rows.append(nav)
-    if again is not None and (another := query_button("🎲 Another", "random", again)):
+    if again is not None and (another := query_button(_("🎲 Another"), "random", again)):
         rows.append([another])
     if extra:
         if (speaker := speaker_button_data(quote.speaker_id)) not in omit:
-            rows.append([button(f"More by {quote.speaker}"[:40], speaker)])
+            label = _("More by {name}").format(name=quote.speaker)[:40]
+            rows.append([button(label, speaker)])
         # Case buttons carry the case name; skip one whose name is too long for callback data.
         case_buttons = [
             b
             for c in quote.cases[:2]
-            if case_button_data(c) not in omit and (b := query_button(f"Case: {c}"[:40], "case", c))
+            if case_button_data(c) not in omit
+            and (b := query_button(_("Case: {cases}").format(cases=spelled(c))[:40], "case", c))
         ]
         if case_buttons:
             rows.append(case_buttons)
     if export:
-        rows.append([button(EXPORT_BUTTON, export)])
+        rows.append([button(_(EXPORT_BUTTON), export)])
     rows.append([share_button(quote)])
     if turn_off:
-        rows.append([button("Turn off", DAILY_TURN_OFF)])
+        rows.append([button(_("Turn off"), DAILY_TURN_OFF)])
     return InlineKeyboardMarkup(rows)
 
 
 def speakers_listing(speakers: Sequence[SpeakerRow]) -> tuple[str, InlineKeyboardMarkup | None]:
     if not speakers:
-        return "No speakers yet.", None
-    lines = ["<b>Speakers</b> — tap one, or try <code>/who amnesty</code>:"]
+        return _("No speakers yet."), None
+    lines = [_("<b>Speakers</b> — tap one, or try <code>/who amnesty</code>:")]
     buttons = []
     for s in speakers[:40]:
         org = f" ({e(s.organisation)})" if s.organisation and s.organisation != s.name else ""
         lines.append(f"• {e(s.name)}{org} — {s.quotes}")
         buttons.append([button(f"{s.name} ({s.quotes})", f"w:{s.id}")])
     if len(speakers) > 40:
-        lines.append(f"…and {len(speakers) - 40} more: type part of a name.")
+        more = len(speakers) - 40
+        lines.append(
+            ngettext(
+                "…and {count} more: type part of a name.",
+                "…and {count} more: type part of a name.",
+                more,
+            ).format(count=more)
+        )
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
 def cases_listing(cases: Sequence[CaseRow]) -> tuple[str, InlineKeyboardMarkup | None]:
     if not cases:
-        return "No cases yet.", None
-    lines = ["<b>Cases</b> — tap one:"]
+        return _("No cases yet."), None
+    lines = [_("<b>Cases</b> — tap one:")]
     buttons = []
     for c in cases[:40]:
-        lines.append(f"• {e(c.name)} — {c.quotes}")
-        buttons.append([button(f"{c.name} ({c.quotes})", f"c:{c.id}")])
+        lines.append(f"• {e(spelled(c.name))} — {c.quotes}")
+        buttons.append([button(f"{spelled(c.name)} ({c.quotes})", f"c:{c.id}")])
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
@@ -556,61 +604,68 @@ def nothing_found(
     """``what``: the kind looked for ("speaker", "case", "text"); ``suggestions``: (label,
     command, query) triples for did-you-mean buttons."""
     shown = query if len(query) <= 80 else query[:80] + "…"
-    text = f"Nothing found for {e(what or 'text')} “<i>{e(shown)}</i>”."
     buttons = [[b] for label, cmd, q in suggestions[:6] if (b := query_button(label, cmd, q))]
-    if buttons:
-        text += " Did you mean:"
-    else:
-        text += " Try fewer or different words, or see /help."
+    looked_for = {"speaker": NOTHING_FOR_SPEAKER, "case": NOTHING_FOR_CASE}.get(what, NOTHING)
+    text = _(looked_for[bool(buttons)]).format(query=e(shown))
     return text, InlineKeyboardMarkup(buttons) if buttons else None
 
 
+# nothing_found's sentences by what was looked for: (no suggestions, with suggestions).
+NOTHING = (
+    N_("Nothing found for text “<i>{query}</i>”. Try fewer or different words, or see /help."),
+    N_("Nothing found for text “<i>{query}</i>”. Did you mean:"),
+)
+NOTHING_FOR_SPEAKER = (
+    N_("Nothing found for speaker “<i>{query}</i>”. Try fewer or different words, or see /help."),
+    N_("Nothing found for speaker “<i>{query}</i>”. Did you mean:"),
+)
+NOTHING_FOR_CASE = (
+    N_("Nothing found for case “<i>{query}</i>”. Try fewer or different words, or see /help."),
+    N_("Nothing found for case “<i>{query}</i>”. Did you mean:"),
+)
+# Translated where sent: _(USAGE["search"]).
 USAGE = {
-    "search": "Tell me what to look for, e.g. <code>/search fair trial case:ablyazov</code>.",
-    "quote": "Give a quote number, e.g. <code>/quote 7</code>.",
-    "cite": "Give a quote number, e.g. <code>/cite 7</code> or <code>/cite 7 apa</code>.",
-    "export": (
+    "search": N_("Tell me what to look for, e.g. <code>/search fair trial case:ablyazov</code>."),
+    "quote": N_("Give a quote number, e.g. <code>/quote 7</code>."),
+    "cite": N_("Give a quote number, e.g. <code>/cite 7</code> or <code>/cite 7 apa</code>."),
+    "export": N_(
         "Tell me what to export, e.g. <code>/export case:ablyazov</code>, "
         "<code>/export who:hall csv</code> or <code>/export org:hrw csl</code>. "
         "Formats: md (default), csv, csl."
     ),
 }
-UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
-NO_SUCH_QUOTE = "There is no quote #{id}. Quote numbers are shown under each quote, e.g. #7."
-NO_RANDOM = (
+UNKNOWN_COMMAND = N_("I don't know that command. /help lists what I can do.")
+NO_SUCH_QUOTE = N_("There is no quote #{id}. Quote numbers are shown under each quote, e.g. #7.")
+NO_RANDOM = N_(
     "No quote matches <i>{filter}</i>. "
     "Try <code>/random</code> or <code>/random case:pavlov</code>."
 )
-PLAIN_TEXT_HINT = (
+PLAIN_TEXT_HINT = N_(
     "<i>Tip: I search any text you send me, as /search does. /who finds a person, "
     "/case a case, and /help lists everything.</i>"
 )
 STALE_BUTTON = N_("This button has expired. Run the command again.")
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 group``, ``2 groups``, ``0 private chats``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _in_seconds(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("{count} second", "{count} seconds", seconds).format(count=seconds)
     minutes = round(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
 
 
 def slow_down(wait: int) -> str:
     """The one notice a user over the flood guard's allowance gets (see bot/flood.py)."""
-    return (
-        f"Too many requests from you just now — you can continue in {_in_seconds(wait)}. "
-        "/help still answers."
-    )
+    return _(
+        "Too many requests from you just now — you can continue in {wait}. /help still answers."
+    ).format(wait=_in_seconds(wait))
 
 
 def over_limit_note(wait: int) -> str:
     """Added to /help and /start when they are answered over the allowance."""
-    return f"\n\n<i>You sent many requests just now: you can continue in {_in_seconds(wait)}.</i>"
+    return "\n\n" + _("<i>You sent many requests just now: you can continue in {wait}.</i>").format(
+        wait=_in_seconds(wait)
+    )
 
 
 ERROR = N_("Sorry, something went wrong on my side. Please try again in a moment.")
@@ -618,7 +673,7 @@ ERROR = N_("Sorry, something went wrong on my side. Please try again in a moment
 
 # -- /cite styles and /export --------------------------------------------------------------
 
-EXPORT_BUTTON = "⬇ Export"
+EXPORT_BUTTON = N_("⬇ Export")
 
 
 def export_data(kind: str, value: str) -> str:
@@ -629,7 +684,7 @@ def export_data(kind: str, value: str) -> str:
     return data if value and len(data.encode()) <= MAX_CALLBACK_BYTES else ""
 
 
-EXPORT_TOO_LARGE = (
+EXPORT_TOO_LARGE = N_(
     "That export is larger than the 50 MB Telegram lets me send. Narrow the filter, or use "
     "<code>quotebot export</code> on the command line."
 )
@@ -638,10 +693,10 @@ EXPORT_TOO_LARGE = (
 def unknown_style(asked: str) -> str:
     shown = asked if len(asked) <= 40 else asked[:40] + "…"
     styles = ", ".join(citations.STYLES)
-    return (
-        f"I don't know the citation style <i>{e(shown)}</i>. Styles: {styles} "
+    return _(
+        "I don't know the citation style <i>{style}</i>. Styles: {styles} "
         "(plain is the default), e.g. <code>/cite 7 apa</code>."
-    )
+    ).format(style=e(shown), styles=styles)
 
 
 def provenance_warning(quote: StoredQuote) -> str | None:
@@ -649,16 +704,19 @@ def provenance_warning(quote: StoredQuote) -> str | None:
     pub = quote.publication
     if citations.cites_original(pub):
         if pub.status is Status.LIKELY:
-            note = f" {e(pub.note)}" if pub.note else ""
-            return f"⚠️ <i>Likely source, not verified word for word.{note}</i>"
+            if pub.note:  # the curator's note, in the language it was written in
+                return _("⚠️ <i>Likely source, not verified word for word. {note}</i>").format(
+                    note=e(pub.note)
+                )
+            return _("⚠️ <i>Likely source, not verified word for word.</i>")
         return None
     if pub.compilation is not None:
-        return (
+        return _(
             "⚠️ <i>Original publication not found. The reference below is the compilation "
             "that quotes the statement: cite it as a secondary source (quoted in), never "
             "as the original.</i>"
         )
-    return "⚠️ <i>Original publication not found.</i>"
+    return _("⚠️ <i>Original publication not found.</i>")
 
 
 def cite_processed(quote: StoredQuote, processed: citations.Processed) -> str:
@@ -666,7 +724,8 @@ def cite_processed(quote: StoredQuote, processed: citations.Processed) -> str:
     lines = [f"<b>{e(processed.style_name)}</b> · #{quote.id} · {e(quote.speaker)}"]
     if warning := provenance_warning(quote):
         lines.append(warning)
-    lines += ["", processed.reference_html, "", f"In text: {e(processed.in_text)}"]
+    in_text = _("In text: {citation}").format(citation=e(processed.in_text))
+    lines += ["", processed.reference_html, "", in_text]
     return "\n".join(lines)
 
 
@@ -680,7 +739,9 @@ def cite_code(quote: StoredQuote, label: str, body: str) -> str:
 
 
 def cite_as_file_caption(quote: StoredQuote, label: str) -> str:
-    return f"<b>{e(label)}</b> of quote #{quote.id}: too long for a message, so here as a file."
+    return _("<b>{style}</b> of quote #{id}: too long for a message, so here as a file.").format(
+        style=e(label), id=quote.id
+    )
 
 
 def export_caption(
@@ -688,17 +749,26 @@ def export_caption(
 ) -> str:
     """The message carrying an export (at most 1024 characters: ``what`` is shortened)."""
     shown = what if len(what) <= 80 else what[:80] + "…"
-    matched = f" ({e(title)})" if title and title != what else ""
-    plural = "s" if count != 1 else ""
-    text = (
-        f"<b>{count} quote{plural}</b> for <code>{e(shown)}</code>{matched}, "
-        f"exported {e(stamp)}, {e(label)}."
+    if title and title != what:
+        text = ngettext(
+            "<b>{count} quote</b> for <code>{filter}</code> ({title}), exported {when}, {format}.",
+            "<b>{count} quotes</b> for <code>{filter}</code> ({title}), exported {when}, {format}.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "<b>{count} quote</b> for <code>{filter}</code>, exported {when}, {format}.",
+            "<b>{count} quotes</b> for <code>{filter}</code>, exported {when}, {format}.",
+            count,
+        )
+    text = text.format(
+        count=count, filter=e(shown), title=e(title or ""), when=e(stamp), format=e(label)
     )
     if truncated_at is not None:
-        text += (
-            f"\nOnly the first {truncated_at:,} are in this file; more match. "
+        text += "\n" + _(
+            "Only the first {count} are in this file; more match. "
             "<code>quotebot export</code> on the command line exports them all."
-        )
+        ).format(count=f"{truncated_at:,}")
     return text
 
 

@@ -19,6 +19,7 @@ from bot import render, render_trail
 from bot.context import Context
 from bot.corrections import add_report, quote_history
 from bot.handlers import argument, guarded, reply
+from bot.i18n import DEFAULT, _, use_language
 
 log = logging.getLogger(__name__)
 _QUOTE_ID = re.compile(r"#?(\d{1,9})")
@@ -33,12 +34,12 @@ async def history_command(update: Update, context: Context) -> None:
 async def show_history(update: Update, context: Context, query: str) -> None:
     match = _QUOTE_ID.fullmatch(query)
     if match is None:
-        await reply(update, [render_trail.HISTORY_USAGE])
+        await reply(update, [_(render_trail.HISTORY_USAGE)])
         return
     store = context.bot_data.store
     quote = await store.get_quote_record(int(match.group(1)))
     if quote is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
         return
     await reply(
         update, render_trail.history_messages(quote, await store.run(quote_history, quote.id))
@@ -50,27 +51,28 @@ async def report_command(update: Update, context: Context) -> None:
     # A report changes state: never dropped as a repeat (the hourly limit counts them).
     if not await guarded(update, context, f"/report {query}"):
         return
-    number, _, text = query.partition(" ")
+    number, _space, text = query.partition(" ")
     match = _QUOTE_ID.fullmatch(number)
     if match is None or not text.strip():
-        await reply(update, [render_trail.REPORT_USAGE])
+        await reply(update, [_(render_trail.REPORT_USAGE)])
         return
     store = context.bot_data.store
     quote = await store.get_quote_record(int(match.group(1)))
     if quote is None:
-        await reply(update, [render.NO_SUCH_QUOTE.format(id=int(match.group(1)))])
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
         return
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
     report = await store.run(add_report, quote.id, user.id, user.full_name, chat.id, text.strip())
     if report is None:
-        await reply(update, [render_trail.TOO_MANY_REPORTS])
+        await reply(update, [render_trail.too_many_reports()])
         return
     await reply(update, [render_trail.report_received(report)])
     username = context.bot.username
-    text_for_admins = render_trail.report_for_admins(report, quote, username)
-    keyboard = render_trail.report_keyboard(quote.id, username)
+    with use_language(DEFAULT):  # for the curators, whatever the reporter's language
+        text_for_admins = render_trail.report_for_admins(report, quote, username)
+        keyboard = render_trail.report_keyboard(quote.id, username)
     for admin in sorted(context.bot_data.settings.admins):
         try:
             await context.bot.send_message(

@@ -15,7 +15,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application, start_resources, stop_resources
 from bot.config import Settings
-from bot.daily.commands import start_daily, stop_daily
+from bot.daily.jobs import start_daily, stop_daily
 from bot.daily.service import DailyService
 from bot.fake_telegram.api import FakeBotAPI
 from bot.fake_telegram.state import SentMessage

@@ -41,6 +41,12 @@ def test_the_setting_takes_resend_or_skip_only() -> None:
         # Timed out and never delivered.
         ("resend", "timeout", 1, "9 quotes sent again (may have arrived twice), 0 not"),
         ("skip", "timeout", 0, "0 quotes sent again (may have arrived twice), 9 not"),
+        # The connection dropped before the answer (here: before the call was performed).
+        ("resend", "dropped_connection", 1, "9 quotes sent again (may have arrived twice), 0 not"),
+        ("skip", "dropped_connection", 0, "0 quotes sent again (may have arrived twice), 9 not"),
+        # Performed, but the answer is not JSON (a broken proxy).
+        ("resend", "malformed_json", 2, "9 quotes sent again (may have arrived twice), 0 not"),
+        ("skip", "malformed_json", 1, "0 quotes sent again (may have arrived twice), 9 not"),
         # Fate known (an error status, or no connection): exactly once whatever the setting.
         ("resend", "server_error", 1, "0 quotes sent again (may have arrived twice), 0 not"),
         ("skip", "network_error", 1, "0 quotes sent again (may have arrived twice), 0 not"),

@@ -32,6 +32,9 @@ from telegram.error import Forbidden
 from bot.fake_telegram.api import FakeBotAPI
 
 EXAMPLES = int(os.environ.get("QUOTEBOT_FUZZ_EXAMPLES", "60"))
+# The suite runs the same batches every time (a failure there is a regression, not luck);
+# asking for a count explores new ones.
+DERANDOMIZE = "QUOTEBOT_FUZZ_EXAMPLES" not in os.environ
 
 NASTY = [
     "", "\x00", "\ud800", "\udfff", "\ud83d", "<b>", "</i>", "&amp;", "&#0;", "<a href='x'>",
@@ -180,6 +183,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[PollingBot, Tally]]:
 
 @settings(
     max_examples=EXAMPLES,
+    derandomize=DERANDOMIZE,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -209,7 +213,14 @@ async def test_generated_updates_never_break_the_bot(
     unexpected = [e for e in running.errors[failures_before:] if not isinstance(e, Forbidden)]
     assert unexpected == []
     assert set(fake.unanswered_queries()) - unanswered_before == set()
-    refused = [r for r in fake.errors[errors_before:] if r[1] != 403]
+    # 403: the race above (after which the error handler may answer a press a second time:
+    # "query is too old"); "not modified": a second press asking for what is shown (handled).
+    raced = any(isinstance(e, Forbidden) for e in running.errors[failures_before:])
+    refused = [
+        (method, code, text)
+        for method, code, text in fake.errors[errors_before:]
+        if code != 403 and "not modified" not in text and not (raced and "too old" in text)
+    ]
     assert refused == [], refused
     for sent in fake.sent[sent_before:]:
         assert 0 < len(sent.text) <= 4096

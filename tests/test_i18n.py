@@ -4,17 +4,19 @@ answers in the chat's chosen language, else the user's, through the fake Bot API
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
+from botchat import GROUP, PRIVATE, button_data, buttons, running_bot
+from daily_harness import FakeClock, daily_bot
 
 from bot import render
 from bot.fake_telegram.html import parse_html
 from bot.i18n import LANGUAGES, language_of_code, use_language
 from bot.lang import parse_language
 from bot.translations import ADVICE, TRANSLATED, extract, missing, read
-from tests.botchat import GROUP, PRIVATE, buttons, running_bot
 
 TEMPLATE = extract()
 CATALOGS: dict[str, Catalog] = {language: read(language) for language in TRANSLATED}
@@ -48,7 +50,9 @@ def translated_pairs() -> list[tuple[str, str, str]]:
 
 
 def shape(text: str) -> tuple[list[str], list[str]]:
-    return sorted(PLACEHOLDER.findall(text)), TAG.findall(text)
+    """The placeholders and tags, in any order: a translation may reorder the sentence (the
+    nesting is checked by parsing it as Telegram does)."""
+    return sorted(PLACEHOLDER.findall(text)), sorted(TAG.findall(text))
 
 
 @pytest.mark.parametrize("language,english,translated", translated_pairs())
@@ -177,3 +181,102 @@ async def test_menus_and_descriptions_are_registered_in_every_language(tmp_path:
         assert len({fake.descriptions[c] for c in ("", "ru", "kk")}) == 3
         assert "экстрадиции" in fake.descriptions["ru"]
         assert "экстрадиция" in fake.short_descriptions["kk"].lower()
+
+
+# Every command in each language, in a private chat and a group: each reply is valid
+# Telegram HTML within the limits (the fake refuses anything else) and, in Russian and
+# Kazakh, in Cyrillic (quote texts and names stay as the source gives them, but every reply
+# has interface words around them).
+TRIED = [
+    "/start",
+    "/help",
+    "/who hall",
+    "/who",
+    "/who zzqxv",
+    "/case ablyazov",
+    "/case",
+    "/search torture",
+    "/search",
+    "/search zzqxv",
+    "/random",
+    "/random case:zzqxv",
+    "/quote 7",
+    "/quote 99999",
+    "/quote",
+    "/cite 7 apa",
+    "/cite 7 klingon",
+    "/cite",
+    "/export case:ablyazov",
+    "/export",
+    "/daily",
+    "/daily 25:00",
+    "/daily 09:00 Nowhere/Place",
+    "/daily 09:00 UTC+3",
+    "/lang",
+    "/lang xx",
+]
+CYRILLIC = re.compile("[а-яәіңғүұқөһ]", re.IGNORECASE)
+START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("chat", [PRIVATE, GROUP], ids=["private", "group"])
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_every_command_answers_in_the_users_language(
+    tmp_path: Path, language: str, chat: int
+) -> None:
+    user = PRIVATE if chat == PRIVATE else 71
+    async with daily_bot(tmp_path / "q.db", FakeClock(START), admins=frozenset({user})) as bot:
+        bot.fake.user_languages[user] = language
+        bot.fake.set_chat_admins(GROUP, [user])
+        tried = [*TRIED, *(["/stats", "/nonsense", "plain words torture"] if chat > 0 else [])]
+        for text in tried:
+            replies = await bot.send(text, chat_id=chat, user_id=user)
+            assert replies, text
+            for reply in replies:
+                assert 0 < len(reply.text) <= 4096
+                if language != "en":
+                    assert CYRILLIC.search(reply.text), (text, reply.text)
+        [listing] = await bot.send("/who amnesty", chat_id=chat, user_id=user)
+        [paged] = await bot.press(listing, button_data(listing, "▶"), user_id=user)
+        labels = [label for label, _ in buttons(paged)]
+        share = {"en": "↗ Share", "ru": "↗ Поделиться", "kk": "↗ Бөлісу"}[language]
+        assert share in labels
+        if language != "en":
+            assert CYRILLIC.search(paged.text)
+        # The quote of the day goes out in the language seen in the chat.
+        await bot.send("/daily 07:00 UTC", chat_id=chat, user_id=user)
+        await bot.run_at(START + timedelta(hours=1, minutes=1))
+        [daily] = [m for m in bot.fake.sent if m.text.startswith("📅")]
+        heading = {"en": "Quote of the day", "ru": "Цитата дня", "kk": "Күн дәйексөзі"}
+        assert daily.text.startswith(f"📅 {heading[language]}")
+        assert bot.fake.errors == []
+
+
+async def test_headings_spell_cases_the_catalogs_way_and_quotes_stay_verbatim(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        store = bot.app.bot_data.store
+        for language, spelled, quotes in (
+            ("kk", "Мұхтар Әблязов", "дәйексөз"),
+            ("ru", "Мухтар Аблязов", "цитат"),
+            ("en", "Mukhtar Ablyazov", "quotes"),
+        ):
+            bot.fake.user_languages[PRIVATE] = language
+            [reply] = await bot.send("/case ablyazov")
+            assert reply.text.startswith(f"{spelled} — ") and quotes in reply.text.split("\n")[0]
+            number = int(re.findall(r"#(\d+)", reply.text)[0])
+            quote = await store.get_quote(number)
+            assert quote is not None
+            # The quote, the speaker and the role exactly as stored, in every language.
+            assert " ".join(quote.text.split()) in " ".join(reply.text.split())
+            assert f"— {quote.speaker}" in reply.text
+
+
+async def test_a_history_and_a_report_answer_in_the_users_language(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        bot.fake.user_languages[PRIVATE] = "ru"
+        [history] = await bot.send("/history 7")
+        assert history.text == "Цитата #7 не исправлялась и не отзывалась с момента добавления."
+        [usage] = await bot.send("/report")
+        assert usage.text.startswith("Напишите, какая цитата")

@@ -1,10 +1,8 @@
-"""Quote of the day in chats: /daily, /stats, the ``d:`` buttons, my_chat_member and the
-group-to-supergroup migration message; and the service's start and stop with the application.
+"""Quote of the day in chats: /daily, /stats and the ``d:`` buttons.
 
 The handlers are registered in ``bot/app.py``'s one ordered list (the ``d:`` buttons before the
-generic button handler). ``start_daily(app)`` (post_init, store open) starts the
-:class:`bot.daily.service.DailyService`, the JobQueue check and a catch-up pass;
-``stop_daily(app)`` (before the store closes) stops them; both are idempotent. The SQL is in
+generic button handler). The bot's own membership changes are :mod:`bot.daily.membership`'s,
+the service's start and stop :mod:`bot.daily.jobs`'; the SQL is in
 :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`.
 """
 
@@ -13,20 +11,19 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
 from bot import render
-from bot.context import Context, QuoteBotApp
+from bot.context import Context
 from bot.daily import schedule
 from bot.daily.schedule import parse_time, parse_zone
 from bot.daily.service import DailyService, Outcome
 from bot.daily.subscriptions import Status
 from bot.handlers import guarded, is_group, reply, shows_already
+from bot.i18n import N_, _, format_day_and_time, ngettext
 
 # One logger for the whole daily package (bot.daily.service's too), so log filters and
 # alerts on logger=bot.daily see every record of the quote of the day.
@@ -46,50 +43,51 @@ _BUTTON_SHAPES = {
     "on": (True, False),
     "z": (True, True),
 }  # action: (time?, zone?)
-EXAMPLE = "<code>/daily 09:00</code> or <code>/daily 07:30 Europe/Paris</code>"
-BAD_TIME = (
+# Translated where sent: _(BAD_TIME).format(given=...).
+BAD_TIME = N_(
     "I couldn't read <i>{given}</i> as a time. Give a 24-hour time and, if you like, a time "
-    "zone: " + EXAMPLE + ". <code>/daily off</code> stops the quote of the day."
+    "zone: <code>/daily 09:00</code> or <code>/daily 07:30 Europe/Paris</code>. "
+    "<code>/daily off</code> stops the quote of the day."
 )
-BAD_ZONE = (
+BAD_ZONE = N_(
     "I don't know the time zone <i>{given}</i>. Use an Area/City name, e.g. "
     "<code>/daily 09:00 America/New_York</code> or <code>/daily 09:00 UTC</code>."
 )
-DID_YOU_MEAN_ZONE = (
+DID_YOU_MEAN_ZONE = N_(
     "I don't know the time zone <i>{given}</i>. Did you mean <b>{zone}</b>? "
     "<code>/daily {at} {zone}</code>"
 )
-NOT_WHOLE_HOUR = (
+NOT_WHOLE_HOUR = N_(
     "<i>{given}</i> is not a whole-hour offset, and only those can be set as an offset. Use "
     "your city's zone instead (it also follows daylight saving), e.g. "
     "<code>/daily 09:00 Asia/Kolkata</code>."
 )
-FIXED_OFFSET_NOTE = (
-    "\n<i>{label} is a fixed offset: it does not follow daylight saving time. For local time "
+FIXED_OFFSET_NOTE = N_(
+    "<i>{label} is a fixed offset: it does not follow daylight saving time. For local time "
     "all year, use your city's zone, e.g. <code>/daily {at} Europe/Moscow</code>.</i>"
 )
-NOT_ADMIN = (
+NOT_ADMIN = N_(
     "Only this group's admins can change its quote of the day, so that one member cannot "
     "change it for everyone. Anyone can see it with /daily."
 )
-NOT_BOT_ADMIN = "/stats is only for the bot's administrators."
+NOT_BOT_ADMIN = N_("/stats is only for the bot's administrators.")
 OUTCOME_EXPLAINED = {
-    Outcome.DOUBT: (
+    Outcome.DOUBT: N_(
         " — the connection broke while sending, so these may or may not have arrived; "
         "they are not sent again, so that no chat gets the same quote twice"
     ),
-    Outcome.RETRIED: " — not sent because of a temporary error; tried again later that day",
+    Outcome.RETRIED: N_(" — not sent because of a temporary error; tried again later that day"),
 }
 _PAUSED_WHY = {
-    "blocked": "the bot could not reach this chat (blocked or removed)",
-    "removed": "the bot was removed from this chat",
-    "restricted": "the bot may not send messages here",
+    "blocked": N_("the bot could not reach this chat (blocked or removed)"),
+    "removed": N_("the bot was removed from this chat"),
+    "restricted": N_("the bot may not send messages here"),
 }
 
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    """``Tue 3 Feb, 09:00`` in the reply's language."""
+    return format_day_and_time(moment.astimezone(tz))
 
 
 async def status_view(
@@ -98,30 +96,30 @@ async def status_view(
     sub = await service.subs.get(chat_id)
     if sub is None or sub.status is Status.OFF:
         zone = schedule.zone_label(sub.timezone if sub else default_zone)
-        text = (
+        text = _(
             "This chat has no quote of the day. Subscribe with "
-            f"<code>/daily 09:00</code> ({render.e(zone)}) or e.g. "
-            "<code>/daily 07:30 Europe/Paris</code>."
-        )
-        return text, InlineKeyboardMarkup([[render.button("Subscribe at 09:00", "d:on:0900")]])
+            "<code>/daily 09:00</code> ({zone}) or e.g. <code>/daily 07:30 Europe/Paris</code>."
+        ).format(zone=render.e(zone))
+        subscribe = render.button(_("Subscribe at 09:00"), "d:on:0900")
+        return text, InlineKeyboardMarkup([[subscribe]])
     at, zone = schedule.format_time(sub.at), render.e(schedule.zone_label(sub.timezone))
     if sub.status is Status.PAUSED:
-        why = _PAUSED_WHY.get(sub.reason, "it was paused")
-        text = (
-            f"The quote of the day at <b>{at}</b> ({zone}) is paused: {why}. "
-            f"Resume it with the button or <code>/daily {at}</code>."
-        )
-        buttons = [[render.button("Resume", "d:resume"), render.button("Turn off", "d:off")]]
+        why = _(_PAUSED_WHY.get(sub.reason, N_("it was paused")))
+        text = _(
+            "The quote of the day at <b>{at}</b> ({zone}) is paused: {why}. "
+            "Resume it with the button or <code>/daily {at}</code>."
+        ).format(at=at, zone=zone, why=why)
+        buttons = [[render.button(_("Resume"), "d:resume"), render.button(_("Turn off"), "d:off")]]
         return text, InlineKeyboardMarkup(buttons)
     now = service.clock()
-    nxt = "now" if sub.next_due <= now else _when(sub.next_due, sub.tz)
-    text = (
-        f"Quote of the day: every day at <b>{at}</b> ({zone}).\nNext: {nxt}.\n"
-        f"Change it with e.g. <code>/daily 07:30</code>; stop it with <code>/daily off</code>."
-    )
+    nxt = _("now") if sub.next_due <= now else _when(sub.next_due, sub.tz)
+    text = _(
+        "Quote of the day: every day at <b>{at}</b> ({zone}).\nNext: {next}.\n"
+        "Change it with e.g. <code>/daily 07:30</code>; stop it with <code>/daily off</code>."
+    ).format(at=at, zone=zone, next=nxt)
     if schedule.is_fixed_offset(sub.timezone):
-        text += FIXED_OFFSET_NOTE.format(label=zone, at=at)
-    return text, InlineKeyboardMarkup([[render.button("Turn off", "d:off")]])
+        text += "\n" + _(FIXED_OFFSET_NOTE).format(label=zone, at=at)
+    return text, InlineKeyboardMarkup([[render.button(_("Turn off"), "d:off")]])
 
 
 async def may_manage(update: Update, context: Context) -> bool:
@@ -153,16 +151,16 @@ def resolve_zone(given: str, at: time) -> tuple[str | None, str, InlineKeyboardM
         return offset, "", None
     shown = render.e(given[:40])
     if offset is not None:
-        return None, NOT_WHOLE_HOUR.format(given=shown), None
+        return None, _(NOT_WHOLE_HOUR).format(given=shown), None
     tz = parse_zone(given)
     if tz is not None:
         return tz.key, "", None
     city = schedule.suggest_zone(given)
     if city is None:
-        return None, BAD_ZONE.format(given=shown), None
+        return None, _(BAD_ZONE).format(given=shown), None
     hhmm = schedule.format_time(at)
-    text = DID_YOU_MEAN_ZONE.format(given=shown, zone=render.e(city), at=hhmm)
-    use = render.button(f"Use {city}", f"d:z:{hhmm.replace(':', '')}:{city}")
+    text = _(DID_YOU_MEAN_ZONE).format(given=shown, zone=render.e(city), at=hhmm)
+    use = render.button(_("Use {zone}").format(zone=city), f"d:z:{hhmm.replace(':', '')}:{city}")
     return None, text, InlineKeyboardMarkup([[use]])
 
 
@@ -181,20 +179,23 @@ async def daily_command(update: Update, context: Context) -> None:
     now, user_id = service.clock(), user.id if user else 0
     if args[0].lower() in ("off", "stop"):
         if not await may_manage(update, context):
-            await reply(update, [NOT_ADMIN])
+            await reply(update, [_(NOT_ADMIN)])
             return
         if await service.subs.unsubscribe(chat.id, now, user_id):
-            text = (
+            text = _(
                 "The quote of the day is off for this chat. "
                 "<code>/daily 09:00</code> brings it back."
             )
         else:
-            text = "This chat has no quote of the day. Start one with " + EXAMPLE + "."
+            text = _(
+                "This chat has no quote of the day. Start one with <code>/daily 09:00</code> "
+                "or <code>/daily 07:30 Europe/Paris</code>."
+            )
         await reply(update, [text])
         return
     at = parse_time(args[0])
     if at is None or len(args) > 2:
-        await reply(update, [BAD_TIME.format(given=render.e(" ".join(args)[:40]))])
+        await reply(update, [_(BAD_TIME).format(given=render.e(" ".join(args)[:40]))])
         return
     if len(args) == 2:
         zone, problem, suggestion = resolve_zone(args[1], at)
@@ -205,11 +206,11 @@ async def daily_command(update: Update, context: Context) -> None:
         existing = await service.subs.get(chat.id)
         zone = existing.timezone if existing else settings.timezone
     if not await may_manage(update, context):
-        await reply(update, [NOT_ADMIN])
+        await reply(update, [_(NOT_ADMIN)])
         return
     await service.subs.subscribe(chat.id, chat.type, at, zone, now, user_id)
     text, markup = await status_view(service, chat.id, settings.timezone)
-    await reply(update, ["Done. " + text], markup)
+    await reply(update, [_("Done. {status}").format(status=text)], markup)
 
 
 async def on_daily_button(update: Update, context: Context) -> None:
@@ -226,10 +227,10 @@ async def on_daily_button(update: Update, context: Context) -> None:
         or shape != _BUTTON_SHAPES[action]
         or (zone_given is not None and parse_zone(zone_given) is None)
     ):
-        await query.answer(render.STALE_BUTTON)
+        await query.answer(_(render.STALE_BUTTON))
         return
     if not await may_manage(update, context):
-        await query.answer(NOT_ADMIN[:200], show_alert=True)
+        await query.answer(_(NOT_ADMIN)[:200], show_alert=True)
         return
     service, settings = context.bot_data.daily, context.bot_data.settings
     now, user_id = service.clock(), user.id if user else 0
@@ -238,17 +239,19 @@ async def on_daily_button(update: Update, context: Context) -> None:
         return
     if action == "off":
         await service.subs.unsubscribe(chat.id, now, user_id)
-        answer = "The quote of the day is off."
+        answer = _("The quote of the day is off.")
     elif action == "resume":
         resumed = await service.subs.resume(chat.id, now, user_id)
-        answer = "Resumed." if resumed else "Nothing to resume."
+        answer = _("Resumed.") if resumed else _("Nothing to resume.")
     else:
         existing = await service.subs.get(chat.id)
         zone = zone_given or (existing.timezone if existing else settings.timezone)
         at = time(int(match.group("hh")), int(match.group("mm")))
         await service.subs.subscribe(chat.id, chat.type, at, zone, now, user_id)
         label = schedule.zone_label(zone)
-        answer = f"Subscribed: every day at {schedule.format_time(at)} ({label})."
+        answer = _("Subscribed: every day at {at} ({zone}).").format(
+            at=schedule.format_time(at), zone=label
+        )
     await query.answer(answer)
     text, markup = await status_view(service, chat.id, settings.timezone)
     if shows_already(query.message, text, markup):
@@ -256,7 +259,8 @@ async def on_daily_button(update: Update, context: Context) -> None:
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in exc.message:
+        # Shown already (a second press), or under a message without text: answered above.
+        if "not modified" not in exc.message and "no text" not in exc.message:
             raise
 
 
@@ -268,9 +272,9 @@ async def _turn_off_under_quote(update: Update, context: Context) -> None:
     service = context.bot_data.daily
     stopped = await service.subs.unsubscribe(chat.id, service.clock(), user.id if user else 0)
     await query.answer(
-        "The quote of the day is off. /daily 09:00 brings it back."
+        _("The quote of the day is off. /daily 09:00 brings it back.")
         if stopped
-        else "The quote of the day was already off."
+        else _("The quote of the day was already off.")
     )
     message = query.message
     markup = message.reply_markup if isinstance(message, Message) else None
@@ -292,24 +296,36 @@ async def stats_command(update: Update, context: Context) -> None:
     if not await guarded(update, context, "/stats"):
         return
     if user is None or user.id not in context.bot_data.settings.admins:
-        await reply(update, [NOT_BOT_ADMIN])
+        await reply(update, [_(NOT_BOT_ADMIN)])
         return
     service = context.bot_data.daily
     counts = await service.subs.counts()
     lines = [
-        "<b>Quote of the day</b>",
-        f"Subscribed: {counts['active']} active, {counts['paused']} paused "
-        f"({render.plural(counts['private'], 'private chat')}, "
-        f"{render.plural(counts['groups'], 'group')}); {counts['off']} turned off.",
+        _("<b>Quote of the day</b>"),
+        _(
+            "Subscribed: {active} active, {paused} paused ({private}, {groups}); {off} turned off."
+        ).format(
+            active=counts["active"],
+            paused=counts["paused"],
+            private=ngettext(
+                "{count} private chat", "{count} private chats", counts["private"]
+            ).format(count=counts["private"]),
+            groups=ngettext("{count} group", "{count} groups", counts["groups"]).format(
+                count=counts["groups"]
+            ),
+            off=counts["off"],
+        ),
     ]
     last = await service.deliveries.last_run()
     if last is None:
-        lines.append("No broadcast yet.")
+        lines.append(_("No broadcast yet."))
     else:
         started = datetime.fromtimestamp(last["started_at"], UTC)
         took = (last["finished_at"] or last["started_at"]) - last["started_at"]
         lines.append(
-            f"Last broadcast: {started:%Y-%m-%d %H:%M} UTC ({last['source']}, {took:.0f} s)"
+            _("Last broadcast: {when} UTC ({source}, {seconds} s)").format(
+                when=f"{started:%Y-%m-%d %H:%M}", source=last["source"], seconds=f"{took:.0f}"
+            )
         )
         for outcome in (
             Outcome.DELIVERED,
@@ -320,98 +336,18 @@ async def stats_command(update: Update, context: Context) -> None:
             Outcome.RETRIED,
             Outcome.DOUBT,
         ):
-            explained = OUTCOME_EXPLAINED.get(outcome, "")
+            explained = _(OUTCOME_EXPLAINED.get(outcome, ""))
             lines.append(f"  {outcome}: {last.get(outcome, 0)}{explained}")
     week = await service.deliveries.ambiguous_counts(service.clock() - timedelta(days=7))
     setting = context.bot_data.settings.daily_ambiguous
+    resent = ngettext("{count} quote", "{count} quotes", week["resent"]).format(
+        count=week["resent"]
+    )
     lines.append(
-        f"Timed out while sending, last 7 days (QUOTEBOT_DAILY_AMBIGUOUS={setting}): "
-        f"{render.plural(week['resent'], 'quote')} sent again (may have arrived twice), "
-        f"{week['not_resent']} not sent again (may be missing)."
+        _(
+            "Timed out while sending, last 7 days (QUOTEBOT_DAILY_AMBIGUOUS={setting}): "
+            "{resent} sent again (may have arrived twice), {not_resent} not sent again "
+            "(may be missing)."
+        ).format(setting=setting, resent=resent, not_resent=week["not_resent"])
     )
     await reply(update, ["\n".join(lines)])
-
-
-async def on_my_chat_member(update: Update, context: Context) -> None:
-    """The bot was blocked, removed or re-added: pause or resume without a failed send."""
-    change = update.my_chat_member
-    if change is None:
-        return
-    chat, member = change.chat, change.new_chat_member
-    service = context.bot_data.daily
-    now = service.clock()
-    status = member.status
-    reachable = status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, "member")
-    if status == ChatMemberStatus.RESTRICTED:
-        reachable = bool(getattr(member, "is_member", False)) and bool(
-            getattr(member, "can_send_messages", False)
-        )
-    if reachable:
-        if await service.subs.resume(chat.id, now):
-            log.info("daily quotes resumed in chat %s", chat.id)
-        return
-    reason = "restricted" if status == ChatMemberStatus.RESTRICTED else "blocked"
-    if chat.type != "private" and status != ChatMemberStatus.RESTRICTED:
-        reason = "removed"
-    if await service.subs.pause(chat.id, reason, now):
-        log.info("daily quotes paused in chat %s (%s)", chat.id, status)
-
-
-async def on_migrate(update: Update, context: Context) -> None:
-    """The group's "upgraded to supergroup" service message: move the subscription now."""
-    message = update.effective_message
-    if message is None or not message.migrate_to_chat_id:
-        return
-    service = context.bot_data.daily
-    await service.deliveries.migrate(
-        message.chat.id, message.migrate_to_chat_id, None, service.clock()
-    )
-
-
-# ====================================================================== start and stop
-
-JOB_NAME = "daily-check"
-CHECK_INTERVAL = 20.0  # seconds between looks at the due index
-
-
-async def _check(context: Context) -> None:
-    service = context.bot_data._daily
-    if service is not None and not service.busy:
-        await service.run_due()
-
-
-async def start_daily(app: QuoteBotApp, *, catch_up: bool = True, **options: Any) -> None:
-    """post_init, after the store is open: the service, the JobQueue check and a catch-up
-    pass in the background (post_init must not wait for a whole broadcast). ``options`` go
-    to :class:`DailyService` (tests inject a clock)."""
-    data = app.bot_data
-    if data._daily is not None:
-        return
-    resend = data.settings.daily_ambiguous == "resend"
-    service = DailyService(data.store, app.bot, **{"resend_ambiguous": resend, **options})
-    data._daily = service
-    jobs = app.job_queue
-    if jobs is not None and not jobs.get_jobs_by_name(JOB_NAME):
-        jobs.run_repeating(
-            _check,
-            interval=CHECK_INTERVAL,
-            first=CHECK_INTERVAL,
-            name=JOB_NAME,
-            # A long broadcast outlives several ticks; those return at once (``busy``).
-            job_kwargs={"max_instances": 4, "coalesce": True},
-        )
-    if catch_up:
-        service.spawn(service.run_due(source="catch-up"))
-
-
-async def stop_daily(app: QuoteBotApp) -> None:
-    """post_shutdown, before the store closes: stop checks; let in-flight sends finish."""
-    data = app.bot_data
-    service = data._daily
-    if service is None:
-        return
-    if app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
-    await service.close()
-    data._daily = None

@@ -1,9 +1,10 @@
-"""Quote of the day: the broadcast pass (:class:`DailyService`) and the ``quotebot broadcast``
-command line.
+"""Quote of the day: the broadcast pass (:class:`DailyService`); ``quotebot broadcast`` runs
+one from the command line (:mod:`bot.daily.cli`).
 
-The chat side (/daily, /stats, buttons, my_chat_member) and the service's start and stop with
-the application (``start_daily``/``stop_daily``) are in :mod:`bot.daily.commands`; SQL lives
-in :mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
+The chat side is in :mod:`bot.daily.commands` (/daily, /stats, buttons) and
+:mod:`bot.daily.membership` (the bot blocked, removed, re-added); the service's start and
+stop with the application in :mod:`bot.daily.jobs`; SQL lives in
+:mod:`bot.daily.subscriptions` and :mod:`bot.daily.deliveries`, due times in
 :mod:`bot.daily.schedule`, send pacing in :mod:`bot.ratelimit`.
 
 A pass: due chats come from the index on ``next_due``; up to ``workers`` deliveries run at
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,9 +38,10 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot import render
-from bot.config import Settings
 from bot.daily.deliveries import AMBIGUOUS_RESENT, Claim, DeliveryStore, NoClaim
 from bot.daily.subscriptions import State, SubscriptionStore
+from bot.i18n import N_, _, use_language
+from bot.languages import stored_language
 from bot.ratelimit import Broadcast, PriorityRateLimiter, retry_seconds
 from bot.store import QuoteStore, StoredQuote
 
@@ -49,7 +50,7 @@ log = logging.getLogger("bot.daily")  # one logger for the whole daily package
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 ResultHook = Callable[[int, date, int, "Outcome"], None]
-HEADING = "📅 <b>Quote of the day</b>"
+HEADING = N_("📅 <b>Quote of the day</b>")
 KEEP_DAYS = 90  # days of delivery rows kept (see DailyService._prune)
 # Reasons that mean "this chat is not reachable by the bot now" (kept, paused).
 _NO_RIGHTS = ("not enough rights", "have no rights", "need administrator rights")
@@ -93,7 +94,8 @@ class PassReport:
 
 
 def render_daily(quote: StoredQuote) -> str:
-    return render.render_quote(quote, heading=HEADING)
+    """The quote of the day in the current language (the chat's: see :meth:`DailyService._send`)."""
+    return render.render_quote(quote, heading=_(HEADING))
 
 
 def backoff(attempt: int) -> float:
@@ -134,6 +136,7 @@ class DailyService:
         resend_ambiguous: bool = True,
         admin_ttl: float = 60.0,
     ) -> None:
+        self.store = store
         self.subs = SubscriptionStore(store)
         self.deliveries = DeliveryStore(store)
         self.bot = bot
@@ -284,15 +287,17 @@ class DailyService:
                 raise ClaimLost
 
         quote = claim.quote
-        kwargs: dict[str, Any] = {
-            "reply_markup": render.pager_keyboard("", 0, 1, quote, turn_off=True)
-        }
+        # Nobody is writing: the chat's chosen language, else the one last seen there.
+        with use_language(await self.store.run(stored_language, chat_id)):
+            text = render_daily(quote)
+            markup = render.pager_keyboard("", 0, 1, quote, turn_off=True)
+        kwargs: dict[str, Any] = {"reply_markup": markup}
         try:
             if isinstance(self.bot.rate_limiter, PriorityRateLimiter):
                 kwargs["rate_limit_args"] = Broadcast(on_start=on_start)
             else:
                 await on_start()  # no slot to wait for: the request leaves now
-            message = await self.bot.send_message(chat_id, render_daily(quote), **kwargs)
+            message = await self.bot.send_message(chat_id, text, **kwargs)
         except ClaimLost:
             return Outcome.LOST_CLAIM, None
         except ChatMigrated as exc:
@@ -319,22 +324,30 @@ class DailyService:
             await deliveries.record(claim, State.FAILED, self.clock(), exc.message)
             return Outcome.FAILED, None
         except NetworkError as exc:  # timeouts, 5xx, connection failures
-            if certainly_not_sent(exc) or self.resend_ambiguous:
-                retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-                # Marked when the first copy may have arrived: /stats counts these resends.
-                note = str(exc) if certainly_not_sent(exc) else f"{AMBIGUOUS_RESENT}{exc}"
-                ok = await deliveries.record_retry(claim, retry_at, note[:200], self.clock())
-                return (Outcome.RETRIED if ok else Outcome.FAILED), None
-            # The request left and no answer came back: it may have arrived. At most once.
-            await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
-            return Outcome.DOUBT, None
+            return await self._failed_send(claim, exc, sent=not certainly_not_sent(exc)), None
         except TelegramError as exc:
-            log.error("daily quote to chat %s failed: %s", chat_id, exc)
-            retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
-            ok = await deliveries.record_retry(claim, retry_at, str(exc)[:200], self.clock())
-            return (Outcome.RETRIED if ok else Outcome.FAILED), None
+            # An answer that is not JSON (a broken proxy): Telegram may have sent it.
+            maybe_sent = isinstance(exc.__cause__, ValueError)
+            if not maybe_sent:
+                log.error("daily quote to chat %s failed: %s", chat_id, exc)
+            return await self._failed_send(claim, exc, sent=maybe_sent), None
         await deliveries.record(claim, State.SENT, self.clock(), message_id=message.message_id)
         return Outcome.DELIVERED, None
+
+    async def _failed_send(self, claim: Claim, exc: TelegramError, *, sent: bool) -> Outcome:
+        """A send that failed: retried later that day when it ``sent`` nothing; when it may
+        have (the fate is unknown), resent (marked, counted) or recorded as ``doubt``,
+        as QUOTEBOT_DAILY_AMBIGUOUS says."""
+        deliveries = self.deliveries
+        if not sent or self.resend_ambiguous:
+            retry_at = self.clock() + timedelta(seconds=backoff(claim.attempt))
+            # Marked when the first copy may have arrived: /stats counts these resends.
+            note = f"{AMBIGUOUS_RESENT}{exc}" if sent else str(exc)
+            ok = await deliveries.record_retry(claim, retry_at, note[:200], self.clock())
+            return Outcome.RETRIED if ok else Outcome.FAILED
+        # The request left and no answer came back: it may have arrived. At most once.
+        await deliveries.record(claim, State.DOUBT, self.clock(), f"ambiguous: {exc}"[:200])
+        return Outcome.DOUBT
 
     # -------------------------------------------------------------- lifecycle
     def spawn(self, coro: Awaitable[Any]) -> None:
@@ -356,51 +369,3 @@ class DailyService:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace), self._lock:
                 pass
-
-
-# ========================================================================= command line
-
-
-async def run_broadcast_cli(settings: Settings, *, dry_run: bool) -> int:
-    """``quotebot broadcast [--dry-run]``: one pass now, printing each chat's outcome.
-
-    The dry run needs no token and writes nothing. A real run needs TELEGRAM_BOT_TOKEN:
-    sending through the offline fake would record deliveries that never reached anyone.
-    """
-    from bot.logs import setup_logging
-
-    if not dry_run and settings.token is None:
-        print(
-            "quotebot: error: a real broadcast needs TELEGRAM_BOT_TOKEN (see .env.example); "
-            "`quotebot broadcast --dry-run` shows what would be sent without one.",
-            file=sys.stderr,
-        )
-        return 2
-    setup_logging("WARNING", settings.token)
-    async with await QuoteStore.open(settings.db_path) as store:
-        await store.ensure_seeded()
-        if dry_run:
-            planned = await DeliveryStore(store).plan(utcnow())
-            for chat_id, day, quote in planned:
-                print(f"would send  chat {chat_id}  {day}  quote #{quote.id}  {quote.speaker}")
-            print(f"dry run: {len(planned)} quote(s) due now; nothing was sent or recorded")
-            return 0
-        assert settings.token is not None
-        bot: ExtBot[Any] = ExtBot(
-            settings.token,
-            base_url=settings.base_url,
-            base_file_url=settings.base_file_url,
-            rate_limiter=PriorityRateLimiter(),
-            defaults=render.BOT_DEFAULTS,
-        )
-        async with bot:
-            resend = settings.daily_ambiguous == "resend"
-            service = DailyService(store, bot, resend_ambiguous=resend)
-
-            def show(chat_id: int, day: date, quote_id: int, outcome: Outcome) -> None:
-                print(f"{outcome:<10}  chat {chat_id}  {day}  quote #{quote_id}", flush=True)
-
-            report = await service.run_due(source="cli", linger=300.0, on_result=show)
-        summary = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "nothing due"
-        print(f"broadcast: {summary}")
-    return 0

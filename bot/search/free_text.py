@@ -2,14 +2,19 @@
 
 Retrieval (see :mod:`bot.search.query` for the scores and thresholds): every content word is
 expanded to the corpus terms within its edit budget (exact, SymSpell deletion index, a prefix
-for the last word, and a first-letter-bucketed fuzzy scan for long words with no closer term).
-Candidates then come from a few cheap, *unranked* FTS5 queries with ``LIMIT`` (so common words
-never make FTS5 score half the corpus): the query as a phrase of its best corrections, the AND
-of the best corrections, the AND of all expansions, leave-one-out ANDs when that finds little,
-and quotes of any speaker, organisation or case a word names. At most a few hundred
-candidates are ranked in Python. A time budget (SQLite's progress handler) bounds the FTS5
-work of a single search. Everything here runs in the database thread, inside one
-:meth:`bot.store.QuoteStore.run`.
+for the last word, and a fuzzy scan bucketed by first and second letter for long words with no
+closer term; never a stop word, and only spelling variants for a word that is a whole word of
+a name: "hall" is Julia Hall, not "all"). A query of mostly common words is first looked up
+as an exact phrase (:mod:`bot.search.phrases`). Candidates then come from a few cheap,
+*unranked* FTS5 queries with ``LIMIT`` (so common words never make FTS5 score half the
+corpus): the query as a phrase of its best corrections (or, around a word the corpus does not
+know, ``NEAR()`` of the known runs), the AND of the best corrections, the AND of all
+expansions, leave-one-out ANDs when that finds little, and quotes of any speaker,
+organisation or case a word names. At most a few hundred candidates are ranked in Python.
+When several misspelt words each stood for many corrections and nothing was found, up to
+:data:`WIDE_TYPO_TERMS` corrections each are tried in what is left of the budget. A time
+budget (:data:`TIME_BUDGET`, SQLite's progress handler) bounds the FTS5 work of a search.
+Everything here runs in the database thread, inside one :meth:`bot.store.QuoteStore.run`.
 """
 
 from __future__ import annotations
@@ -46,16 +51,21 @@ PER_STAGE = 100  # rows per FTS5 query
 PER_RELAXED = 50  # rows per leave-one-out query
 MAX_CANDIDATES = 300  # quotes ranked in Python per search
 SMALL_SET = 300  # a filter or a named speaker this small is ranked whole
-TIME_BUDGET = 0.035  # seconds of FTS5 work per search
+TIME_BUDGET = 0.025  # seconds of FTS5 work per search
 MAX_TYPO_TERMS = 16  # corpus terms one misspelt word may stand for
 WIDE_TYPO_TERMS = 64  # ... when the likeliest corrections of several words find nothing
 ROLE_QUALITY = 0.8  # a word of a speaker's role, as a match for that speaker's quotes
 
 
 def search(
-    conn: sqlite3.Connection, state: Indexes, parsed: ParsedQuery, limit: int
+    conn: sqlite3.Connection,
+    state: Indexes,
+    parsed: ParsedQuery,
+    limit: int,
+    budget: float = TIME_BUDGET,
 ) -> LookupResult:
-    """The answer to a free-text query (``complete`` False: the FTS5 time budget ran out)."""
+    """The answer to a free-text query (``complete`` False: the FTS5 time budget, ``budget``
+    seconds, ran out)."""
     restrictions: list[ss.Restriction] = []
     titles: list[str] = []
     filter_score = 100.0
@@ -84,7 +94,7 @@ def search(
     phrase = phrases.common_phrase(conn, parsed, state.data.total_quotes)
     if phrase:  # mostly common words: the exact phrase first, with a budget of its own
         found, _ = phrases.phrase_ids(conn, phrase, restrictions)
-    deadline = ss.Deadline(conn, TIME_BUDGET)
+    deadline = ss.Deadline(conn, budget)
     ranked = _ranked(conn, state, parsed, groups, restrictions, limit, deadline, found)
     many = sum(1 for g in groups if len(g.terms) >= MAX_TYPO_TERMS)
     if not ranked and many >= 2 and not deadline.passed:

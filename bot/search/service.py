@@ -186,7 +186,8 @@ class Lookup:
             elif suggestion.command == "case":
                 found = self._case(query, 1, conn, state)
             else:
-                found = free_text.search(conn, state, parse_query(query), 1)
+                left = max(0.002, until - time.perf_counter())
+                found = free_text.search(conn, state, parse_query(query), 1, left)
             if found.hits:
                 kept.append(suggestion)
                 if len(kept) >= MAX_SUGGESTIONS:
