@@ -42,6 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from bench_search import build, typo  # noqa: E402
 from telegram import (  # noqa: E402
     InlineQueryResultArticle,
+    InputFile,
     InputTextMessageContent,
     Message,
     TelegramObject,
@@ -278,6 +279,10 @@ async def run_replay(plan: list[tuple[str, str]], seed: int, recorded: Trace) ->
             for key, kind in QUERY_IDS.items():
                 if key in kwargs:
                     kwargs[key] = getattr(update, kind).id
+            for key, value in kwargs.items():
+                if isinstance(value, dict) and isinstance(value.get("data"), bytes):
+                    # An upload (sendDocument), recorded as the fake received it: send it again.
+                    kwargs[key] = InputFile(value["data"], filename=value["filename"])
             try:
                 await context.bot.do_api_request(
                     method, api_kwargs=kwargs, return_type=RETURN_TYPES.get(method)

@@ -208,6 +208,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated_at REAL NOT NULL,
             updated_by INTEGER NOT NULL DEFAULT 0)""",
     ),
+    # v9: the few withdrawn quotes, for the counts that leave them out (bot/search/sql.py).
+    ("CREATE INDEX quotes_withdrawn ON quotes(id) WHERE withdrawn_at IS NOT NULL",),
 ]
 
 

@@ -253,3 +253,14 @@ async def test_the_cli_does_not_cite_a_withdrawn_quote(
     # The curator's full listing keeps it, marked.
     listing = (await cli(bot, capsys, "quotes"))[1]
     assert f"    WITHDRAWN on {datetime.now(UTC).date().isoformat()}: wrong speaker" in listing
+
+
+async def test_a_withdrawn_quote_leaves_its_case_and_the_listings(
+    bot: BotHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "1/3" in only(await bot.send("/case shalabayeva")).text
+    assert (await cli(bot, capsys, "withdraw", "9", "--reason", "compilation only"))[0] == 0
+    case = only(await bot.send("/case shalabayeva", user_id=REPORTER))
+    assert "1/2" in case.text and "UN Watch" not in case.text
+    assert "UN Watch" not in only(await bot.send("/who")).text  # its only quote is gone
+    assert "— 2" in only(await bot.send("/case")).text.split("Alma Shalabayeva")[1][:6]

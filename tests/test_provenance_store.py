@@ -102,6 +102,7 @@ async def test_an_older_database_gets_the_facts_on_upgrade(tmp_path: Path) -> No
     ids = {q.text: q.id for q in await store.quotes()}
     await store.close()
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX quotes_withdrawn")  # v9
     for later in ("chat_languages", "reports", "quote_changes"):  # v8's and v7's tables
         conn.execute(f"DROP TABLE {later}")
     conn.execute("ALTER TABLE quotes DROP COLUMN withdrawn_at")  # v7's column

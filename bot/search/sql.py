@@ -191,7 +191,7 @@ def load_names(conn: sqlite3.Connection) -> NameData:
     org_counts = dict(
         conn.execute(
             "SELECT organisation_id, count(*) FROM quotes WHERE organisation_id IS NOT NULL "
-            "GROUP BY organisation_id"
+            "AND withdrawn_at IS NULL GROUP BY organisation_id"
         ).fetchall()
     )
     organisations = [
@@ -201,6 +201,12 @@ def load_names(conn: sqlite3.Connection) -> NameData:
     case_counts = dict(
         conn.execute("SELECT case_id, count(*) FROM quote_cases GROUP BY case_id").fetchall()
     )
+    # Withdrawn quotes leave their cases (bot/corrections.py): few, found by a partial index.
+    for case_id, withdrawn in conn.execute(
+        """SELECT qc.case_id, count(*) FROM quotes q JOIN quote_cases qc ON qc.quote_id = q.id
+           WHERE q.withdrawn_at IS NOT NULL GROUP BY qc.case_id"""
+    ):
+        case_counts[case_id] -= withdrawn
     cases = [
         CaseRow(cid, slug, name, int(case_counts.get(cid, 0)))
         for cid, slug, name in conn.execute("SELECT id, slug, name FROM cases ORDER BY id")
