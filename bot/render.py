@@ -212,6 +212,9 @@ MAX_SOURCE_LABEL = 300
 # "likely": the publication is known but its exact words were not checked there (the seed:
 # seen only in translation or a cut copy; an import: nobody read the page).
 LIKELY_SOURCE = N_("not verified word for word")
+# The kinds of publication the curators record (data/sources.toml), translated in the source
+# line; any other kind is shown as recorded.
+KINDS = frozenset((N_("press release"), N_("statement"), N_("news"), N_("dispatch")))
 
 
 def partial_date(date: PartialDate) -> str:
@@ -249,7 +252,8 @@ def _source(publication: Publication) -> tuple[str, str, str] | None:
     if publication.publisher or publication.url or publication.title:
         # The publisher names the source; without one, the title does.
         title = f"“{publication.title}”" if publication.title else ""
-        parts = [publication.publisher or title, publication.kind]
+        kind = _(publication.kind) if publication.kind in KINDS else publication.kind
+        parts = [publication.publisher or title, kind]
         if publication.published:
             parts.append(partial_date(publication.published))
         label = " · ".join(p for p in parts if p) or urlsplit(publication.url).hostname or ""

@@ -280,3 +280,23 @@ async def test_a_history_and_a_report_answer_in_the_users_language(tmp_path: Pat
         assert history.text == "Цитата #7 не исправлялась и не отзывалась с момента добавления."
         [usage] = await bot.send("/report")
         assert usage.text.startswith("Напишите, какая цитата")
+
+
+async def test_the_source_line_is_translated_around_the_publishers_own_words(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path / "q.db") as bot:
+        quote = await bot.app.bot_data.store.get_quote(1)
+        assert quote is not None and quote.publication.kind == "press release"
+        lines = {}
+        for language in LANGUAGES:
+            bot.fake.user_languages[PRIVATE] = language
+            [reply] = await bot.send("/quote 1")
+            lines[language] = next(x for x in reply.text.split("\n") if ":" in x and "·" in x)
+        assert lines["en"].startswith("Source: Amnesty International · press release · ")
+        assert lines["ru"].startswith("Источник: Amnesty International · пресс-релиз · ")
+        assert lines["kk"].startswith("Дереккөз: Amnesty International · баспасөз релизі · ")
+        # Dates as Babel writes them for the language (a narrow no-break space before "г.").
+        assert lines["en"].endswith(" · 9 Jan 2014")
+        assert lines["ru"].endswith(" · 9 янв. 2014\u202fг.")
+        assert lines["kk"].endswith(" · 2014\u202fж. 09 қаң.")
