@@ -128,7 +128,7 @@ class StoreConnection:
     the writer, :meth:`read` a read unit on the reader."""
 
     def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, path: Path) -> None:
-        self._conn = conn
+        self._connection = conn
         self._thread = thread
         self._reader: sqlite3.Connection | None = None
         self._read_thread: ThreadPoolExecutor | None = None
@@ -209,7 +209,7 @@ class StoreConnection:
                     self._read_thread.shutdown()
         finally:
             try:
-                await loop.run_in_executor(self._thread, self._conn.close)
+                await loop.run_in_executor(self._thread, self._connection.close)
             finally:
                 self._thread.shutdown()  # the worker is idle by now: this returns at once
 
@@ -229,7 +229,7 @@ class StoreConnection:
     async def run(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(conn, *args, **kwargs)`` on the store's (writer) thread as one unit of
         work; while another connection holds the lock, retry for ``write_patience`` s."""
-        call = functools.partial(fn, self._conn, *args, **kwargs)
+        call = functools.partial(fn, self._connection, *args, **kwargs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.write_patience
         delay = 0.05
@@ -246,7 +246,7 @@ class StoreConnection:
     async def run_once(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """:meth:`run` without waiting for a lock at all (``busy_timeout`` 0, no retries): for
         writes worth skipping rather than making a reply wait (they raise "locked")."""
-        call = functools.partial(_without_waiting, self._conn, fn, *args, **kwargs)
+        call = functools.partial(_without_waiting, self._connection, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 
     async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-# A Bot API result as PTB's BaseRateLimiter.process_request types it (its JSONDict lives in
-# the private telegram._utils.types).
+# A Bot API result as PTB's BaseRateLimiter.process_request types it; PTB exports no public
+# name for that type, so it is spelled out here.
 JSONDict = dict[str, Any]
 Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 
