@@ -20,6 +20,7 @@ from bot.context import Context
 from bot.corrections import add_report, quote_history
 from bot.handlers import argument, guarded, reply
 from bot.i18n import DEFAULT, _, use_language
+from bot.store import StoredQuote
 
 log = logging.getLogger(__name__)
 _QUOTE_ID = re.compile(r"#?(\d{1,9})")
@@ -32,18 +33,28 @@ async def history_command(update: Update, context: Context) -> None:
 
 
 async def show_history(update: Update, context: Context, query: str) -> None:
-    match = _QUOTE_ID.fullmatch(query)
-    if match is None:
-        await reply(update, [_(render_trail.HISTORY_USAGE)])
+    quote = await _quote_named(update, context, query, render_trail.HISTORY_USAGE)
+    if quote is None:
         return
     store = context.bot_data.store
-    quote = await store.get_quote_record(int(match.group(1)))
-    if quote is None:
-        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
-        return
     await reply(
         update, render_trail.history_messages(quote, await store.run(quote_history, quote.id))
     )
+
+
+async def _quote_named(
+    update: Update, context: Context, number: str, usage: str
+) -> StoredQuote | None:
+    """The quote ``number`` ("7" or "#7") names, or None once the user was told why not
+    (``usage`` for a malformed number, "no such quote" for an unknown one)."""
+    match = _QUOTE_ID.fullmatch(number)
+    if match is None:
+        await reply(update, [_(usage)])
+        return None
+    quote = await context.bot_data.store.get_quote_record(int(match.group(1)))
+    if quote is None:
+        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
+    return quote
 
 
 async def report_command(update: Update, context: Context) -> None:
@@ -52,15 +63,13 @@ async def report_command(update: Update, context: Context) -> None:
     if not await guarded(update, context, f"/report {query}"):
         return
     number, _space, text = query.partition(" ")
-    match = _QUOTE_ID.fullmatch(number)
-    if match is None or not text.strip():
+    if not text.strip():
         await reply(update, [_(render_trail.REPORT_USAGE)])
         return
-    store = context.bot_data.store
-    quote = await store.get_quote_record(int(match.group(1)))
+    quote = await _quote_named(update, context, number, render_trail.REPORT_USAGE)
     if quote is None:
-        await reply(update, [_(render.NO_SUCH_QUOTE).format(id=int(match.group(1)))])
         return
+    store = context.bot_data.store
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
